@@ -1,0 +1,1 @@
+"""Process KPIs in polars and process discovery with pm4py."""

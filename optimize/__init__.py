@@ -1,0 +1,1 @@
+"""The sourcing model: cost file, instance, CP-SAT model, evaluator and analyses."""

@@ -1,0 +1,1 @@
+"""Reading event-log sources into the normalized polars event log, and the demo company."""
