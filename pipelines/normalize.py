@@ -1,0 +1,450 @@
+"""Turn a raw table read from any source into the normalized event log of SPEC §4.
+
+Every reader (XES, CSV, Parquet, OCEL, SQL) hands its raw frame — source column names, source
+types — to `normalize`, which matches the columns, parses timestamps into UTC, pairs lifecycle
+start/complete events, fills `process`, `role` and `system`, drops excluded resources and puts
+the columns of `pipelines.schema.SCHEMA` first. Two bookkeeping columns follow the schema
+columns: `ROW` (1-based position of the event in its source, for the out-of-order check and for
+pointing users at a row) and `UNMATCHED_STARTS` (per case: lifecycle starts that had no
+complete and were dropped).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.errors import InputError, Problem
+from pipelines.schema import (
+    ACTIVITY,
+    CASE_ID,
+    COLUMNS,
+    PROCESS,
+    RESOURCE,
+    ROLE,
+    SCHEMA,
+    START_TIMESTAMP,
+    SYSTEM,
+    TIMESTAMP,
+    TS_DTYPE,
+)
+
+ROW = "bpo:row"
+UNMATCHED_STARTS = "bpo:unmatched_starts"
+LIFECYCLE = "lifecycle"
+
+# Usual spellings per normalized column, compared after `column_key` (lower case, no spaces,
+# underscores or hyphens); the first that is present wins.
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    CASE_ID: ("case:concept:name", "caseid", "case", "casename", "case:id", "traceid"),
+    ACTIVITY: ("concept:name", "activity", "activityname", "eventname", "event", "task"),
+    TIMESTAMP: (
+        "time:timestamp",
+        "completetimestamp",
+        "endtimestamp",
+        "timestamp",
+        "completetime",
+        "endtime",
+        "datetime",
+        "time",
+        "end",
+        "complete",
+    ),
+    START_TIMESTAMP: ("starttimestamp", "time:start", "starttime", "start"),
+    RESOURCE: ("org:resource", "resource", "user", "performer"),
+    ROLE: ("org:role", "role", "org:group", "group"),
+    LIFECYCLE: ("lifecycle:transition", "lifecycle", "transition"),
+}
+MAPPABLE: tuple[str, ...] = (*CANDIDATES, PROCESS, SYSTEM)
+REQUIRED_SOURCE = (CASE_ID, ACTIVITY, TIMESTAMP)
+
+_TS_HINT = (
+    "use ISO 8601 (2024-03-01T14:05:00+01:00), 'YYYY/MM/DD HH:MM:SS' or 'DD.MM.YYYY HH:MM', "
+    "or fix the value"
+)
+# Timestamp formats tried in order; the first that parses a column's first value is used for
+# the whole column, the others only for values it cannot parse.
+_AWARE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%dT%H:%M%#z",
+    "%Y-%m-%d %H:%M%#z",
+)
+_NAIVE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M",
+    "%d.%m.%Y %H:%M:%S%.f",
+    "%d.%m.%Y %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+)
+
+
+@dataclass(frozen=True)
+class NormalizeSettings:
+    """What `normalize` needs besides the raw frame (a reader-side view of `LogOptions`).
+
+    Attributes:
+        source: The file or (password-free) URI, for messages.
+        default_process: Process name when the log carries no process attribute.
+        column_map: Normalized name → source column, overriding the usual spellings.
+        process_attribute: Source attribute holding the process name.
+        system_attribute: Source attribute holding the IT system.
+        activity_to_system: Activity → system, for events without a system attribute.
+        exclude_resources: Resources whose events are dropped.
+        timezone: Time zone of naive timestamps.
+        row_label: How to call a source row in messages ("row" for tables, "event" for XES).
+    """
+
+    source: str
+    default_process: str
+    column_map: Mapping[str, str]
+    process_attribute: str | None
+    system_attribute: str | None
+    activity_to_system: Mapping[str, str]
+    exclude_resources: tuple[str, ...]
+    timezone: str
+    row_label: str = "row"
+
+
+def column_key(name: str) -> str:
+    """Fold a column name for matching: lower case without spaces, underscores or hyphens."""
+    return "".join(ch for ch in name.strip().lower() if ch not in " _-")
+
+
+def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[str, str]:
+    """Find the source column of each normalized column.
+
+    Args:
+        columns: The source frame's column names.
+        settings: Carries `column_map`, `process_attribute` and `system_attribute`.
+
+    Returns:
+        Normalized name → source column, for the columns found.
+
+    Raises:
+        InputError: A mapped column is absent, or a required column is missing.
+    """
+    problems: list[Problem] = []
+    found: dict[str, str] = {}
+    for target, column in settings.column_map.items():
+        if target not in MAPPABLE:
+            problems.append(
+                Problem(
+                    settings.source,
+                    f"mining.column_map: unknown column '{target}'; "
+                    f"use one of {', '.join(MAPPABLE)}",
+                )
+            )
+        elif column not in columns:
+            problems.append(
+                Problem(
+                    settings.source,
+                    f"mining.column_map.{target}: column '{column}' is not in the log "
+                    f"(columns: {', '.join(columns)})",
+                )
+            )
+        else:
+            found[target] = column
+    if problems:
+        raise InputError(problems)
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(column_key(column), column)
+    taken = set(found.values())
+    for target, spellings in CANDIDATES.items():
+        if target in found:
+            continue
+        for spelling in spellings:
+            column = by_key.get(column_key(spelling))
+            if column is not None and column not in taken:
+                found[target] = column
+                taken.add(column)
+                break
+    for target, attribute in (
+        (PROCESS, settings.process_attribute or PROCESS),
+        (SYSTEM, settings.system_attribute or SYSTEM),
+    ):
+        if target in found:
+            continue
+        wanted = (column_key(attribute), column_key(f"case:{attribute}"))
+        column = next(
+            (c for w in wanted for c in columns if column_key(c) == w and c not in taken), None
+        )
+        if column is not None:
+            found[target] = column
+            taken.add(column)
+    missing = [t for t in REQUIRED_SOURCE if t not in found]
+    if missing:
+        raise InputError(
+            Problem(
+                settings.source,
+                f"missing required column '{target}': looked for "
+                f"{', '.join(repr(s) for s in CANDIDATES[target])} (case, spaces and "
+                f"underscores ignored); map it with mining.column_map.{target} in the cost file "
+                f"(columns present: {', '.join(columns) or 'none'})",
+            )
+            for target in missing
+        )
+    return found
+
+
+def parse_timestamps(
+    frame: pl.DataFrame, column: str, label: str, settings: NormalizeSettings
+) -> pl.Series:
+    """Parse one column into `datetime[us, UTC]`.
+
+    Strings are tried against ISO 8601 with or without offset and the usual European/Disco
+    formats; naive values (and naive datetimes) are read in `settings.timezone`.
+
+    Args:
+        frame: The raw frame, with the `ROW` column.
+        column: The column to parse.
+        label: The column's name in the source, for messages.
+        settings: Time zone and source name.
+
+    Returns:
+        The parsed series (nulls where the source is null).
+
+    Raises:
+        InputError: A non-null value cannot be parsed; names the first one and its row.
+    """
+    series = frame.get_column(column)
+    dtype = series.dtype
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            parsed = _localize(series.cast(pl.Datetime("us")), settings.timezone)
+        else:
+            parsed = series.dt.convert_time_zone("UTC").cast(TS_DTYPE)
+    elif dtype == pl.Date:
+        parsed = _localize(series.cast(pl.Datetime("us")), settings.timezone)
+    elif dtype == pl.String:
+        parsed = _parse_strings(series, settings.timezone)
+    else:
+        raise InputError(
+            Problem(
+                settings.source,
+                f"column '{label}' holds {dtype} values, not timestamps; "
+                "map the right column with mining.column_map",
+            )
+        )
+    bad = series.is_not_null() & parsed.is_null()
+    if bad.any():
+        index = int(bad.arg_true()[0])
+        value = series[index]
+        row = int(frame.get_column(ROW)[index])
+        line = row if settings.row_label == "row" else None
+        where = "" if line is not None else f"{settings.row_label} {row}: "
+        raise InputError(
+            Problem(
+                settings.source,
+                f"{where}column '{label}': cannot parse '{value}' as a timestamp "
+                f"(or it does not exist in time zone {settings.timezone}); {_TS_HINT}",
+                line,
+            )
+        )
+    return parsed.alias(column)
+
+
+def _localize(series: pl.Series, timezone: str) -> pl.Series:
+    return (
+        series.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+        .cast(TS_DTYPE)
+    )
+
+
+def _parse_strings(series: pl.Series, timezone: str) -> pl.Series:
+    text = series.str.strip_chars()
+    text = pl.Series(series.name, text).str.replace(r"[zZ]$", "+00:00")
+    first = text.drop_nulls()
+    if first.is_empty():
+        return pl.Series(series.name, [None] * len(series), dtype=TS_DTYPE)
+    probe = first.head(1)
+    formats = [(f, True) for f in _AWARE_FORMATS] + [(f, False) for f in _NAIVE_FORMATS]
+    formats.sort(key=lambda fa: _parse_one(probe, *fa, timezone).is_null().all())
+    result: pl.Series | None = None
+    for fmt, aware in formats:
+        parsed = _parse_one(text, fmt, aware, timezone)
+        result = parsed if result is None else result.fill_null(parsed)
+        if result.null_count() == text.null_count():
+            break
+    assert result is not None
+    return result
+
+
+def _parse_one(text: pl.Series, fmt: str, aware: bool, timezone: str) -> pl.Series:
+    if aware:
+        return text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC").cast(
+            TS_DTYPE
+        )
+    naive = text.str.to_datetime(fmt, strict=False, time_unit="us", exact=True)
+    return _localize(naive, timezone)
+
+
+def _check_not_null(frame: pl.DataFrame, column: str, label: str, s: NormalizeSettings) -> None:
+    nulls = frame.get_column(column).is_null()
+    if nulls.any():
+        row = int(frame.get_column(ROW).filter(nulls)[0])
+        line = row if s.row_label == "row" else None
+        where = "" if line is not None else f"{s.row_label} {row}: "
+        raise InputError(
+            Problem(
+                s.source,
+                f"{where}column '{label}' is empty; every event needs a case id, an activity "
+                "and a timestamp",
+                line,
+            )
+        )
+
+
+def pair_lifecycle(frame: pl.DataFrame) -> pl.DataFrame:
+    """Merge lifecycle start/complete events into one row per activity instance.
+
+    Events without a lifecycle value count as completes; values other than start/complete
+    (schedule, assign, …) are dropped. Each complete is matched to the earliest open start of
+    the same case and activity (and resource, when the log has one), in time order with starts
+    before completes at equal times. Unmatched starts are dropped and counted per case in
+    `UNMATCHED_STARTS`.
+
+    Args:
+        frame: Normalized-name frame with `LIFECYCLE`, `TIMESTAMP` (UTC) and `ROW` columns.
+
+    Returns:
+        The complete events with `START_TIMESTAMP` filled where matched; without `LIFECYCLE`.
+    """
+    lc = pl.col(LIFECYCLE).cast(pl.String).str.strip_chars().str.to_lowercase()
+    kind = (
+        pl.when(lc.is_null() | (lc == "") | (lc == "complete"))
+        .then(pl.lit("complete"))
+        .when(lc == "start")
+        .then(pl.lit("start"))
+        .otherwise(None)
+    )
+    frame = frame.with_columns(kind.alias(LIFECYCLE)).filter(pl.col(LIFECYCLE).is_not_null())
+    is_start = pl.col(LIFECYCLE) == "start"
+    if not frame.select(is_start.any()).item():
+        return frame.drop(LIFECYCLE).with_columns(pl.lit(0, pl.UInt32).alias(UNMATCHED_STARTS))
+    keys = [CASE_ID, ACTIVITY] + ([RESOURCE] if RESOURCE in frame.columns else [])
+    step = pl.when(is_start).then(1).otherwise(-1)
+    ordered = frame.sort(
+        [*keys, TIMESTAMP, LIFECYCLE, ROW],
+        descending=[False] * len(keys)
+        + [
+            False,
+            True,  # "start" after "complete" alphabetically: descending puts starts first
+            False,
+        ],
+    )
+    # Open starts before each event = reflected random walk: X - min(0, min X so far).
+    walk = ordered.with_columns(step.alias("_step")).with_columns(
+        pl.col("_step").cum_sum().over(keys).alias("_x")
+    )
+    walk = walk.with_columns(
+        pl.col("_x").cum_min().shift(1, fill_value=0).over(keys).clip(upper_bound=0).alias("_m")
+    ).with_columns(
+        ((pl.col("_x") - pl.col("_step") - pl.col("_m")) > 0).alias("_matched"),
+    )
+    completes = walk.filter(~is_start).with_columns(
+        pl.when(pl.col("_matched"))
+        .then(pl.col("_matched").cast(pl.UInt32).cum_sum().over(keys))
+        .otherwise(None)
+        .alias("_rank")
+    )
+    starts = (
+        walk.filter(is_start)
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over(keys).alias("_rank"))
+        .select([*keys, "_rank", pl.col(TIMESTAMP).alias("_start")])
+    )
+    paired = completes.join(
+        starts, on=[*keys, "_rank"], how="left", nulls_equal=True, maintain_order="left"
+    )
+    start_col = (
+        pl.coalesce(pl.col("_start"), pl.col(START_TIMESTAMP))
+        if START_TIMESTAMP in paired.columns
+        else pl.col("_start")
+    )
+    unmatched = (
+        walk.group_by(CASE_ID)
+        .agg((is_start.sum() - pl.col("_matched").filter(~is_start).sum()).alias(UNMATCHED_STARTS))
+        .with_columns(pl.col(UNMATCHED_STARTS).cast(pl.UInt32))
+    )
+    return (
+        paired.with_columns(start_col.alias(START_TIMESTAMP))
+        .drop("_step", "_x", "_m", "_matched", "_rank", "_start", LIFECYCLE)
+        .join(unmatched, on=CASE_ID, how="left")
+        .sort(ROW)
+    )
+
+
+def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
+    """Build the normalized event log from a raw source frame.
+
+    Args:
+        raw: Source columns under their source names, one row per source event, in source order.
+        settings: Source name, default process and the user's mining options.
+
+    Returns:
+        `SCHEMA` columns first, then `ROW`, `UNMATCHED_STARTS` and the other source attributes;
+        sorted stably by case id and timestamp.
+
+    Raises:
+        InputError: Empty log, missing or unparseable required columns.
+    """
+    if raw.height == 0:
+        raise InputError(Problem(settings.source, "empty log: no events found"))
+    for name in (ROW, UNMATCHED_STARTS):
+        if name in raw.columns:
+            raw = raw.rename({name: f"{name} (source)"})
+    raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    found = match_columns([c for c in raw.columns if c != ROW], settings)
+    label = {target: column for target, column in found.items()}
+    # Source columns that collide with a normalized name they do not feed keep a suffix.
+    collide = {
+        c: f"{c} (source)"
+        for c in raw.columns
+        if c in (*COLUMNS, LIFECYCLE) and c not in found.values()
+    }
+    frame = raw.rename(collide).rename({column: target for target, column in found.items()})
+    strings = [c for c in (CASE_ID, ACTIVITY, RESOURCE, ROLE, PROCESS, SYSTEM) if c in found]
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in strings)
+    for target in (TIMESTAMP, START_TIMESTAMP):
+        if target in found:
+            frame = frame.with_columns(parse_timestamps(frame, target, label[target], settings))
+    for target in REQUIRED_SOURCE:
+        _check_not_null(frame, target, label[target], settings)
+    if settings.exclude_resources and RESOURCE in frame.columns:
+        frame = frame.filter(
+            ~pl.col(RESOURCE).is_in(list(settings.exclude_resources)).fill_null(False)
+        )
+    if LIFECYCLE in frame.columns:
+        frame = pair_lifecycle(frame)
+    else:
+        frame = frame.with_columns(pl.lit(0, pl.UInt32).alias(UNMATCHED_STARTS))
+    if frame.height == 0:
+        raise InputError(
+            Problem(settings.source, "empty log: no completed events left after reading")
+        )
+    process = pl.lit(settings.default_process)
+    if PROCESS in frame.columns:
+        process = pl.col(PROCESS).fill_null(process)
+    system = pl.col(SYSTEM) if SYSTEM in frame.columns else pl.lit(None, pl.String)
+    if settings.activity_to_system:
+        system = system.fill_null(
+            pl.col(ACTIVITY).replace_strict(
+                dict(settings.activity_to_system), default=None, return_dtype=pl.String
+            )
+        )
+    frame = frame.with_columns(process.alias(PROCESS), system.alias(SYSTEM))
+    for name, dtype in SCHEMA.items():
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype).alias(name))
+    frame = frame.with_columns(pl.col(name).cast(dtype) for name, dtype in SCHEMA.items())
+    head = [*COLUMNS, ROW, UNMATCHED_STARTS]
+    rest = [c for c in frame.columns if c not in head]
+    return frame.select(*head, *rest).sort([CASE_ID, TIMESTAMP], maintain_order=True)

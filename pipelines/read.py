@@ -1,0 +1,241 @@
+"""Read any event-log source of SPEC §4 into the normalized polars event log.
+
+`read_log` dispatches on the URI scheme, then the file suffix (`.gz` looked through), then the
+content (OCEL `.json`/`.xml` versus XES, Parquet and SQLite magic bytes), hands the raw table
+to the format's reader and the result to `pipelines.normalize.normalize`.
+"""
+
+import io
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from pipelines import csvlog, ocel, sql, xes
+from pipelines.errors import InputError, Problem
+from pipelines.normalize import NormalizeSettings, normalize
+from pipelines.schema import CASE_ID, COLUMNS, TIMESTAMP
+
+SUPPORTED = (
+    ".xes, .xes.gz, .csv, .csv.gz, .parquet, OCEL 2.0 (.jsonocel, .xmlocel, .sqlite, .json, "
+    ".xml), postgresql://…?table=NAME or sqlite:///…?table=NAME"
+)
+_SUFFIXES = {
+    ".xes": "xes",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonocel": "ocel-json",
+    ".xmlocel": "ocel-xml",
+    ".sqlite": "ocel-sqlite",
+    ".sqlite3": "ocel-sqlite",
+    ".db": "ocel-sqlite",
+    ".json": "json",
+    ".xml": "xml",
+}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """How to read event logs (the `mining:` section of the cost file and CLI flags).
+
+    Attributes:
+        object_type: OCEL object type to flatten on (one case per object of that type).
+        query: SELECT statement for database sources, instead of `?table=`.
+        process_attribute: Event or case attribute naming the process (default `process`).
+        system_attribute: Event attribute naming the IT system (default `system`).
+        column_map: Normalized column name → source column, overriding the usual spellings.
+        activity_to_system: Activity → IT system, for events without a system attribute.
+        exclude_resources: Resources whose events are dropped (batch users, system accounts).
+        timezone: Time zone of naive timestamps.
+    """
+
+    object_type: str | None = None
+    query: str | None = None
+    process_attribute: str | None = None
+    system_attribute: str | None = None
+    column_map: Mapping[str, str] = field(default_factory=dict)
+    activity_to_system: Mapping[str, str] = field(default_factory=dict)
+    exclude_resources: tuple[str, ...] = ()
+    timezone: str = "UTC"
+
+
+def read_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) -> pl.DataFrame:
+    """Read one event-log source into the normalized event log.
+
+    Args:
+        src: A file path (any format of SPEC §4) or a `sqlite:///…` / `postgresql://…` URI.
+        options: Column mapping, time zone, OCEL object type, query, systems and exclusions.
+
+    Returns:
+        The normalized log (`pipelines.schema.SCHEMA` columns first), sorted by case and time.
+
+    Raises:
+        InputError: Any bad input, as `error: <file>[:<line>]: <message>` problems.
+    """
+    text = os.fspath(src)
+    _check_timezone(options.timezone, sql.mask_password(text))
+    if sql.is_sql_uri(text):
+        frame, source = sql.read_sql(text, options.query)
+        return normalize(frame, _settings(source.shown, source.name, options, "row"))
+    path = Path(text)
+    _check_readable(path, text)
+    kind = detect_format(path, text)
+    stem = _stem(path)
+    if kind == "xes":
+        raw = xes.read_xes(path, text, timezone=options.timezone)
+        return normalize(raw, _settings(text, stem, options, "event"))
+    if kind == "csv":
+        raw = csvlog.read_csv(path, text)
+        return normalize(raw, _settings(text, stem, options, "row"))
+    if kind == "parquet":
+        return normalize(_read_parquet(path, text), _settings(text, stem, options, "row"))
+    if kind == "ocel-sqlite":
+        log = _ocel_sqlite(path, text)
+    else:
+        data = csvlog.read_bytes(path, text)
+        log = ocel.parse_json(data, text) if kind == "ocel-json" else ocel.parse_xml(data, text)
+    raw = ocel.flatten(log, options.object_type, text)
+    return normalize(raw, _settings(text, stem, options, "event"))
+
+
+def read_logs(
+    srcs: Iterable[str | os.PathLike[str]],
+    options: LogOptions = LogOptions(),
+) -> pl.DataFrame:
+    """Read several sources and concatenate them (columns united, missing ones null).
+
+    Args:
+        srcs: Paths or URIs.
+        options: Applied to every source.
+
+    Returns:
+        One normalized log, sorted by case and time.
+
+    Raises:
+        InputError: Every problem of every source, together.
+    """
+    frames: list[pl.DataFrame] = []
+    problems: list[Problem] = []
+    for src in srcs:
+        try:
+            frames.append(read_log(src, options))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    if not frames:
+        raise InputError(Problem("--log", "no event log given"))
+    if len(frames) == 1:
+        return frames[0]
+    log = pl.concat(frames, how="diagonal_relaxed")
+    head = [c for c in frames[0].columns if c in log.columns]
+    order = [*COLUMNS, *[c for c in head if c not in COLUMNS]]
+    log = log.select(*order, *[c for c in log.columns if c not in order])
+    return log.sort([CASE_ID, TIMESTAMP], maintain_order=True)
+
+
+def detect_format(path: Path, source: str) -> str:
+    """Decide the reader for a file: by suffix, then by content.
+
+    Returns:
+        One of `xes`, `csv`, `parquet`, `ocel-json`, `ocel-xml`, `ocel-sqlite`.
+
+    Raises:
+        InputError: The format is not recognised.
+    """
+    name = path.name.lower()
+    base = name[:-3] if name.endswith(".gz") else name
+    kind = _SUFFIXES.get(Path(base).suffix)
+    if kind in ("xes", "csv", "parquet", "ocel-json", "ocel-xml"):
+        return kind
+    head = xes.read_head(path, source, 1 << 14)
+    if head.startswith(_SQLITE_MAGIC):
+        return "ocel-sqlite"
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"<"):
+        return "ocel-xml" if ocel.looks_like_ocel_xml(head) else "xes"
+    if stripped.startswith(b"{"):
+        return "ocel-json"
+    described = f"'{Path(base).suffix}'" if Path(base).suffix else "without a suffix"
+    raise InputError(
+        Problem(source, f"unknown event-log format ({described}); supported: {SUPPORTED}")
+    )
+
+
+def _check_timezone(timezone: str, source: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            Problem(
+                source,
+                f"unknown time zone '{timezone}' (mining.timezone); use an IANA name such as "
+                "Europe/Berlin or UTC",
+            )
+        ) from None
+
+
+def _check_readable(path: Path, source: str) -> None:
+    if not path.exists():
+        raise InputError(Problem(source, "cannot read the file: no such file"))
+    if path.is_dir():
+        raise InputError(Problem(source, "cannot read the file: it is a directory"))
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise InputError(Problem(source, f"cannot read the file: {exc.strerror}")) from None
+
+
+def _stem(path: Path) -> str:
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    return Path(name).stem
+
+
+def _settings(source: str, stem: str, options: LogOptions, row_label: str) -> NormalizeSettings:
+    return NormalizeSettings(
+        source=source,
+        default_process=stem,
+        column_map=options.column_map,
+        process_attribute=options.process_attribute,
+        system_attribute=options.system_attribute,
+        activity_to_system=options.activity_to_system,
+        exclude_resources=tuple(options.exclude_resources),
+        timezone=options.timezone,
+        row_label=row_label,
+    )
+
+
+def _read_parquet(path: Path, source: str) -> pl.DataFrame:
+    try:
+        with path.open("rb") as probe:
+            gzipped = probe.read(2) == xes.GZIP_MAGIC
+        if gzipped:
+            return pl.read_parquet(io.BytesIO(csvlog.read_bytes(path, source)))
+        return pl.scan_parquet(path).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(Problem(source, f"cannot read as Parquet: {first}")) from None
+
+
+def _ocel_sqlite(path: Path, source: str) -> ocel.Ocel:
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == xes.GZIP_MAGIC
+    if not gzipped:
+        return ocel.parse_sqlite(path, source)
+    import tempfile  # noqa: PLC0415 - only for gzipped SQLite
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "ocel.sqlite"
+        plain.write_bytes(csvlog.read_bytes(path, source))
+        return ocel.parse_sqlite(plain, source)
