@@ -1,0 +1,122 @@
+import polars as pl
+import pytest
+
+from mining.handling import add_handling, process_handling
+from mining.kpis import MiningConfig, compute_tables
+from tests.mining.helpers import make_log
+
+# No start timestamps: resource r1's completions (gaps in minutes after the arrow).
+NO_START = [
+    dict(case="k1", act="A", ts="2024-01-01 09:00", res="r1"),  # first of the day → A median
+    dict(case="k1", act="B", ts="2024-01-01 09:20", res="r1"),  # gap 20
+    dict(case="k2", act="A", ts="2024-01-01 10:00", res="r1"),  # gap 40
+    dict(case="k2", act="B", ts="2024-01-01 15:00", res="r1"),  # gap 5 h > cap → B median
+    dict(case="k3", act="A", ts="2024-01-02 09:10", res="r1"),  # new day → A median
+    dict(case="k1", act="C", ts="2024-01-01 12:00"),  # no resource, no valid C gap → none
+]
+
+
+def test_estimated_resource_gaps_and_medians():
+    out = add_handling(make_log(NO_START))
+    minutes = [None if h is None else round(h * 60, 9) for h in out["handling_hours"]]
+    assert minutes == [40.0, 20.0, 40.0, 20.0, 40.0, None]
+    assert out["handling_source"].to_list() == ["estimated"] * 5 + ["none"]
+    kpis = compute_tables(make_log(NO_START)).process_kpis.row(0, named=True)
+    assert kpis["handling_time_source"] == "estimated"
+    assert kpis["handling_hours_per_case"] == pytest.approx(160 / 60 / 3)
+    assert kpis["fte"] > 0
+
+
+def test_gap_cap_is_inclusive_and_configurable():
+    rows = [
+        dict(case="a", act="X", ts="2024-01-01 08:00", res="r"),
+        dict(case="b", act="X", ts="2024-01-01 12:00", res="r"),  # exactly 4 h
+    ]
+    assert add_handling(make_log(rows))["handling_hours"].to_list() == [4.0, 4.0]
+    capped = add_handling(make_log(rows), cap_hours=3.0)
+    assert capped["handling_hours"].to_list() == [None, None]
+    assert capped["handling_source"].to_list() == ["none", "none"]
+
+
+def test_zero_gap_is_not_a_measurement():
+    rows = [
+        dict(case="a", act="X", ts="2024-01-01 08:00", res="r"),
+        dict(case="b", act="X", ts="2024-01-01 08:30", res="r"),
+        dict(case="c", act="X", ts="2024-01-01 08:30", res="r"),  # same instant (batch)
+    ]
+    hours = add_handling(make_log(rows))["handling_hours"].to_list()
+    assert hours == [0.5, 0.5, 0.5]  # first and batch twin: X's median valid gap
+
+
+def test_working_day_in_configured_time_zone():
+    rows = [
+        dict(case="a", act="X", ts="2024-01-01 22:30", res="r"),
+        dict(case="b", act="Y", ts="2024-01-01 23:30", res="r"),  # 00:30 next day in Berlin
+    ]
+    utc = add_handling(make_log(rows))["handling_hours"].to_list()
+    berlin = add_handling(make_log(rows), working_day_timezone="Europe/Berlin")
+    assert utc == [None, 1.0]
+    assert berlin["handling_hours"].to_list() == [None, None]
+
+
+def test_gaps_span_cases_and_processes():
+    rows = [
+        dict(case="a", act="X", ts="2024-01-01 09:00", res="r", proc="P1"),
+        dict(case="b", act="Y", ts="2024-01-01 09:45", res="r", proc="P2"),
+    ]
+    assert add_handling(make_log(rows))["handling_hours"].to_list() == [None, 0.75]
+
+
+def test_measured_process_fills_missing_starts_per_activity():
+    rows = [
+        dict(case="a", act="Work", ts="2024-01-01 10:00", start="2024-01-01 09:00", res="r"),
+        dict(case="b", act="Work", ts="2024-01-01 11:00", start="2024-01-01 10:30", res="r"),
+        dict(case="c", act="Work", ts="2024-01-01 12:00", res="r"),  # no start: median 0.75
+        dict(case="a", act="Arrive", ts="2024-01-01 08:00", res="web"),  # never a start
+    ]
+    out = add_handling(make_log(rows))
+    assert out["handling_hours"].to_list() == [1.0, 0.5, 0.75, 0.0]
+    assert out["handling_source"].to_list() == ["measured", "measured", "estimated", "instant"]
+    summary = process_handling(out).row(0, named=True)
+    assert summary == {"process": "P", "handling_hours_total": 2.25,
+                       "handling_time_source": "measured"}  # fmt: skip
+
+
+def test_start_after_completion_is_not_measured():
+    rows = [dict(case="a", act="X", ts="2024-01-01 10:00", start="2024-01-01 11:00", res="r")]
+    out = add_handling(make_log(rows))
+    assert out["handling_source"].to_list() == ["none"]
+
+
+def test_mixed_sources_take_the_majority():
+    log = pl.DataFrame(
+        {
+            "process": ["P"] * 5 + ["Q"] * 2,
+            "handling_hours": [1.0, 1.0, 1.0, 1.0, None, 1.0, 2.0],
+            "handling_source": [*["estimated"] * 3, "measured", "none", "measured", "estimated"],
+        }
+    )
+    out = process_handling(log).sort("process")
+    assert out["handling_time_source"].to_list() == ["estimated", "measured"]  # tie → measured
+    assert out["handling_hours_total"].to_list() == [4.0, 3.0]
+
+
+def test_real_log_without_starts_is_estimated_and_non_zero(real_log):
+    kpis = compute_tables(real_log("receipt.xes.gz"), MiningConfig()).process_kpis
+    row = kpis.row(0, named=True)
+    assert row["handling_time_source"] == "estimated"
+    assert row["handling_hours_per_case"] > 0 and row["fte"] > 0
+
+
+def test_real_lifecycle_log_is_measured(real_log):
+    log = real_log("repair_example.xes.gz")
+    out = add_handling(log)
+    measured = out.filter(pl.col("start_timestamp").is_not_null())
+    expected = (
+        (measured["timestamp"] - measured["start_timestamp"]).dt.total_seconds() / 3600
+    ).to_list()
+    assert measured["handling_hours"].to_list() == pytest.approx(expected)
+    kpis = compute_tables(log).process_kpis.row(0, named=True)
+    assert kpis["handling_time_source"] == "measured"
+    total = out["handling_hours"].sum()
+    assert kpis["handling_hours_per_case"] == pytest.approx(total / 1104)
