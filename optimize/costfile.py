@@ -1,0 +1,1283 @@
+"""The cost and offer file of MODEL.md §7 (`schema_version: 1`): typed schema and validation.
+
+`load_costs(path)` reads the YAML file (and an `offers.csv` beside it, if present), validates
+every field and every cross-reference, and returns a frozen `CostFile`. Every problem found is
+collected and raised together as one `InputError`; each `Problem` carries the file, the line
+of the offending YAML node and a message that starts with the YAML path, e.g.
+`providers[1].rebate_tiers[0].rebate: must be < 1 — got 1.5; …`.
+
+Reading rules worth knowing:
+
+- Unknown keys are errors (a misspelt key would otherwise silently fall back to a default).
+- Numbers must be YAML numbers: `"3.10"` (quoted), `true` and `.nan`/`.inf` are rejected.
+  Integers are accepted where decimals are expected; `1e5` is read as a number (YAML 1.2).
+- Only `true`/`false` are booleans: `yes`, `no`, `on`, `off` stay text (YAML 1.2), so a
+  provider located in Norway can be written `location: NO`.
+- An optional key without a value (`key:` or `key: null`) takes its default.
+- Money is in the file's `currency`, at most 10^12 per item; rates are fractions in [0, 1]
+  (write 5 % as 0.05); times are hours.
+- Processes named in `offers` or `couplings_override` need not be listed under
+  `processes:` (they may come from the event log); systems named in `it`, `systems` overrides
+  or `system_takeover` need not be listed under `systems:` (they get the defaults of MODEL
+  §7). Providers must be listed under `providers:`.
+- An offer with IT mode `takeover` of a system needs a `system_takeover` entry for that
+  system at its provider (write zeros if the take-over is free), and the system must not be
+  `not_movable`.
+- Defaults: horizon 5 years, discount rate 0.08, governance 5 % of net fees, 1,600 hours per
+  FTE, handover cost 0, risk mode `none`, calibration factor 1, retained share 0, system
+  policy `all_or_nothing` (retirable, decommission cost 0), one rebate tier {0, 0}.
+- Keys the model needs beyond MODEL §7's example: `study.transition_fte_cap` (C13: FTE moved
+  out in one wave), `study.risk.weight` (λ for risk mode `objective`, default 1),
+  `providers[].max_volume_share` (C8: θ_v, a fraction), `providers[].capacity.fte`, and the
+  `mining` keys of `pipelines.read.LogOptions` (`object_type`, `query`, `column_map`).
+- `offers.csv` beside the YAML (comma-separated, UTF-8, header row) adds offers with the
+  columns `process, provider, price_per_case, fixed_per_year, transition_cost,
+  sla_throughput_hours, it, risk_per_year` (`it` written `ERP=access;OCR=takeover`; empty
+  cells take the defaults). Its problems are reported with the CSV line number.
+"""
+
+import csv
+import difflib
+import io
+import math
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from pipelines.errors import InputError, Problem
+
+SCHEMA_VERSION = 1
+MAX_MONEY = 1e12  # per item and year; keeps every total in cents far inside int64
+MAX_CASES = 1e9
+MAX_HOURS = 1e6
+MAX_YAML_NODES = 200_000  # after alias expansion: refuses "billion laughs" documents
+OFFERS_CSV = "offers.csv"
+RESERVED_ID = "in_house"  # the in-house option of the model (optimize.instance.IN_HOUSE)
+
+PolicyName = Literal["all_or_nothing", "shareable", "not_movable"]
+ITMode = Literal["takeover", "own_platform", "access"]
+RiskMode = Literal["constraint", "objective", "none"]
+
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+Rate = Annotated[float, Field(ge=0, le=1)]
+Cases = Annotated[float, Field(ge=0, le=MAX_CASES)]
+Hours = Annotated[float, Field(ge=0, le=MAX_HOURS)]
+PositiveHours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
+
+
+class _Strict(BaseModel):
+    """Base of every section: unknown keys are errors, no lax coercion, NaN/inf rejected.
+
+    An optional key written without a value (`key:` or `key: null`) takes its default.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        optional = {
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if not field.is_required() and field.get_default() is not None
+        }
+        return {k: v for k, v in data.items() if not (v is None and k in optional)}
+
+
+class ObservationPeriod(_Strict):
+    """The window that mined counts are annualised over (default: first to last event)."""
+
+    start: date
+    end: date
+
+
+class RiskSettings(_Strict):
+    """How provider risk enters the model: a budget (`constraint`), a weighted cost, or not."""
+
+    mode: RiskMode = "none"
+    budget_per_year: Money | None = None
+    weight: Annotated[float, Field(ge=0, le=1000)] = 1.0  # λ per currency unit, mode objective
+
+
+class Study(_Strict):
+    """Study-wide parameters (MODEL.md §4, §5 C4/C13)."""
+
+    horizon_years: Annotated[int, Field(ge=1, le=50)] = 5
+    discount_rate: Rate = 0.08
+    observation_period: ObservationPeriod | None = None
+    hours_per_fte: Annotated[float, Field(gt=0, le=8784)] = 1600.0
+    governance_share: Rate = 0.05
+    cost_per_cross_org_handover: Money = 0.0
+    max_providers: Annotated[int, Field(ge=1)] | None = None
+    inhouse_fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    transition_fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    keep_together_threshold: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    risk: RiskSettings = RiskSettings()
+
+
+class Mining(_Strict):
+    """How the event log is read (passed to `pipelines.read.LogOptions`)."""
+
+    object_type: Id | None = None
+    query: Annotated[str, Field(min_length=1)] | None = None
+    process_attribute: Id | None = None
+    system_attribute: Id | None = None
+    column_map: dict[str, str] = {}
+    activity_to_system: dict[str, str] = {}
+    exclude_resources: list[str] = []
+    timezone: Id | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(
+                    f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin or UTC"
+                ) from exc
+        return value
+
+
+class Role(_Strict):
+    """A labour role: a rate per hour, or per year over practical hours, and its resources."""
+
+    id: Id
+    cost_per_hour: Money | None = None
+    cost_per_year: Money | None = None
+    practical_hours_per_year: PositiveHours | None = None
+    resources: list[Id] = []
+
+    def hourly_rate(self, hours_per_fte: float) -> float:
+        """Cost of one hour of this role.
+
+        Args:
+            hours_per_fte: Practical hours per year used when the role gives none.
+
+        Returns:
+            `cost_per_hour`, else `cost_per_year / practical_hours_per_year`.
+        """
+        if self.cost_per_hour is not None:
+            return self.cost_per_hour
+        hours = self.practical_hours_per_year or hours_per_fte
+        return (self.cost_per_year or 0.0) / hours
+
+
+class DataClass(_Strict):
+    """Where data of this class may go; `allowed_locations: null` means anywhere."""
+
+    allowed_locations: list[Id] | None = None
+    required_certifications: list[Id] = []
+
+
+class Override(_Strict):
+    """Values that replace (or, without an event log, supply) the mined facts of a process."""
+
+    cases_per_year: Cases | None = None
+    handling_hours_per_case: Hours | None = None
+    role: Id | None = None
+    inhouse_cost_per_year: Money | None = None
+    fte: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    systems: list[Id] | None = None
+    throughput_p90_hours: PositiveHours | None = None
+
+
+class Process(_Strict):
+    """A business process and what the cost file says about it."""
+
+    id: Id
+    core: bool = False
+    data_class: Id | None = None
+    throughput_target_hours: PositiveHours | None = None
+    calibration_factor: Annotated[float, Field(gt=0, le=100)] = 1.0
+    other_avoidable_cost_per_year: Money = 0.0
+    retained_share: Rate = 0.0
+    override: Override = Override()
+
+
+class System(_Strict):
+    """An IT system: its annual run cost and how it may leave the company."""
+
+    id: Id
+    run_cost_per_year: Money | None = None
+    policy: PolicyName = "all_or_nothing"
+    retirable: bool = True
+    decommission_cost: Money = 0.0
+
+
+class Capacity(_Strict):
+    """A provider's capacity, in cases per year and/or FTE."""
+
+    cases_per_year: Cases | None = None
+    fte: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+
+
+class RebateTier(_Strict):
+    """All-units rebate on annual spend from `min_spend` on."""
+
+    min_spend: Money
+    rebate: Annotated[float, Field(ge=0, lt=1)]
+
+
+class Takeover(_Strict):
+    """What a provider charges to take an IT system over."""
+
+    annual_fee: Money = 0.0
+    migration_cost: Money = 0.0
+
+
+class Provider(_Strict):
+    """An external provider (BPO)."""
+
+    id: Id
+    location: Id | None = None
+    certifications: list[Id] = []
+    setup_cost: Money = 0.0
+    management_cost_per_year: Money = 0.0
+    capacity: Capacity | None = None
+    min_annual_value: Money = 0.0
+    max_volume_share: Rate | None = None
+    rebate_tiers: Annotated[list[RebateTier], Field(min_length=1)] = [
+        RebateTier(min_spend=0.0, rebate=0.0)
+    ]
+    risk_per_year: Money = 0.0
+    system_takeover: dict[Id, Takeover] = {}
+
+
+class Offer(_Strict):
+    """One provider's offer to run one process."""
+
+    process: Id
+    provider: Id
+    price_per_case: Money
+    fixed_per_year: Money = 0.0
+    transition_cost: Money = 0.0
+    sla_throughput_hours: PositiveHours | None = None
+    it: dict[Id, ITMode] = {}
+    risk_per_year: Money = 0.0
+
+
+class Coupling(_Strict):
+    """Handovers between two processes, replacing or adding to the mined ones."""
+
+    from_: Id = Field(alias="from")
+    to: Id
+    handovers_per_year: Cases | None = None
+    interface_cost: Money = 0.0
+
+
+class CostFile(_Strict):
+    """A validated cost file (MODEL.md §7), with the offers of `offers.csv` merged in."""
+
+    schema_version: Literal[1]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    study: Study = Study()
+    mining: Mining = Mining()
+    roles: list[Role] = []
+    default_role: Id | None = None
+    data_classes: dict[Id, DataClass] = {}
+    processes: list[Process] = []
+    systems: list[System] = []
+    providers: list[Provider] = []
+    offers: list[Offer] = []
+    couplings_override: list[Coupling] = []
+
+    def resource_roles(self) -> dict[str, str]:
+        """Role id of each resource listed under `roles[].resources` (for the log's roles)."""
+        return {resource: role.id for role in self.roles for resource in role.resources}
+
+    def role(self, role_id: str) -> Role | None:
+        """The role with this id, or None."""
+        return next((r for r in self.roles if r.id == role_id), None)
+
+    def process(self, process_id: str) -> Process | None:
+        """The process entry with this id, or None."""
+        return next((p for p in self.processes if p.id == process_id), None)
+
+    def system(self, system_id: str) -> System | None:
+        """The system entry with this id, or None."""
+        return next((s for s in self.systems if s.id == system_id), None)
+
+    def provider(self, provider_id: str) -> Provider | None:
+        """The provider entry with this id, or None."""
+        return next((v for v in self.providers if v.id == provider_id), None)
+
+
+# --------------------------------------------------------------------------------------------
+# YAML reading with line numbers
+# --------------------------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (true/false only) and `1e5`-style floats."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _expanded_size(node: Node) -> int:
+    """Node count with aliases expanded; raises ValueError on a recursive alias."""
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: Node) -> int:
+        key = id(n)
+        if key in memo:
+            return memo[key]
+        if key in active:
+            raise ValueError("a YAML alias refers to itself (recursive structure)")
+        active.add(key)
+        if isinstance(n, MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in n.value)
+        elif isinstance(n, SequenceNode):
+            total = 1 + sum(size(item) for item in n.value)
+        else:
+            total = 1
+        active.discard(key)
+        memo[key] = min(total, MAX_YAML_NODES + 1)
+        return memo[key]
+
+    return size(node)
+
+
+def _record_lines(node: Node, lines: dict[Loc, int], dup: list[tuple[Loc, str]]) -> None:
+    """Map each YAML path to the 1-based line of its key (or list item); note duplicate keys."""
+    seen: set[int] = set()
+    stack: list[tuple[Node, Loc]] = [(node, ())]
+    lines[()] = node.start_mark.line + 1
+    while stack:
+        current, path = stack.pop()
+        if id(current) in seen:  # an alias: its lines are those of the anchor
+            continue
+        seen.add(id(current))
+        if isinstance(current, MappingNode):
+            keys: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, ScalarNode) or key_node.value == "<<":
+                    continue
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in keys:
+                    dup.append(
+                        (
+                            (*path, key),
+                            f"duplicate key (also on line {keys[key]}); YAML keeps only the "
+                            "last one — remove or merge the two",
+                        )
+                    )
+                keys[key] = line
+                lines[(*path, key)] = line
+                stack.append((value_node, (*path, key)))
+        elif isinstance(current, SequenceNode):
+            for index, item in enumerate(current.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                stack.append((item, (*path, index)))
+
+
+def _read_yaml(text: str, file: str) -> tuple[Any, dict[Loc, int], list[Problem]]:
+    """Parse YAML; return (data, lines by path, problems). Data is None when unreadable."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, {}, [_empty(file)]
+            if _expanded_size(node) > MAX_YAML_NODES:
+                return (
+                    None,
+                    {},
+                    [
+                        Problem(
+                            file,
+                            f"the document has more than {MAX_YAML_NODES:,} values once its "
+                            "aliases are expanded; a cost file is far smaller — remove the "
+                            "nested aliases",
+                            node.start_mark.line + 1,
+                        )
+                    ],
+                )
+            lines: dict[Loc, int] = {}
+            dups: list[tuple[Loc, str]] = []
+            _record_lines(node, lines, dups)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "cannot be parsed"
+        where = f" (column {mark.column + 1})" if mark is not None else ""
+        if exc.context and exc.problem and exc.context_mark is not None:
+            what = f"{exc.context} (line {exc.context_mark.line + 1}): {exc.problem}"
+        return (
+            None,
+            {},
+            [
+                Problem(
+                    file,
+                    f"not valid YAML: {what}{where}; check the indentation, quoting and "
+                    "colons on this line",
+                    mark.line + 1 if mark is not None else None,
+                )
+            ],
+        )
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        return None, {}, [Problem(file, f"not valid YAML: {exc}; fix the value it names")]
+    except RecursionError:
+        return None, {}, [Problem(file, "not valid YAML: nested too deeply; flatten the file")]
+    problems = [Problem(file, f"{_path(loc)}: {msg}", lines.get(loc)) for loc, msg in dups]
+    return data, lines, problems
+
+
+def _empty(file: str) -> Problem:
+    return Problem(
+        file,
+        "the file is empty; a cost file is a YAML mapping that starts with `schema_version: 1` "
+        "(see MODEL.md §7 for an example)",
+        1,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Messages
+# --------------------------------------------------------------------------------------------
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _path(loc: Loc) -> str:
+    """Render a location as `providers[1].rebate_tiers[0].rebate`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out or "(top level)"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it in YAML (roughly), shortened."""
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+        if math.isfinite(value):
+            text = repr(value)
+    elif isinstance(value, int):
+        text = str(value) if abs(value) < 10**21 else f"a {len(str(abs(value)))}-digit number"
+    elif isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, dict):
+        text = "a mapping"
+    elif isinstance(value, list):
+        text = "a list"
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _got(value: Any) -> str:
+    """`a boolean true`, `text 'abc'`, `a mapping`: what was found, for type errors."""
+    if isinstance(value, dict | list) or value is None:
+        return _show(value) if value is not None else "nothing (null)"
+    return f"{_kind(value)} {_show(value)}"
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _describe(error: Any, allowed: Callable[[Loc], list[str]]) -> str:
+    """One pydantic error as `what is wrong — got what; how to fix it`."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    got = f"got {_show(value)}"
+    loc = tuple(error["loc"])
+    if kind == "missing":
+        return "required key is missing; add it"
+    if kind == "extra_forbidden":
+        names = allowed(loc[:-1])
+        near = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        listed = ", ".join(names) if names else "none"
+        return f"unknown key; {hint}allowed keys here: {listed}"
+    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        op, bound = {
+            "greater_than_equal": ("≥", ctx.get("ge")),
+            "greater_than": (">", ctx.get("gt")),
+            "less_than_equal": ("≤", ctx.get("le")),
+            "less_than": ("<", ctx.get("lt")),
+        }[kind]
+        hint = "correct the value"
+        if kind in {"greater_than_equal", "greater_than"} and bound == 0:
+            hint = "amounts, counts and hours cannot be negative"
+            if kind == "greater_than":
+                hint = "use a positive value, or leave the key out for the default"
+        elif kind in {"less_than_equal", "less_than"} and bound == 1:
+            hint = "rates are fractions: write 5 % as 0.05"
+        elif kind == "less_than_equal" and bound == MAX_MONEY:
+            hint = "amounts are per year in the file's currency; check for a typo"
+        return f"must be {op} {_num(bound)} — {got}; {hint}"
+    if kind == "finite_number":
+        return f"must be a finite number — {got}; enter a real amount"
+    if kind in {"float_type", "float_parsing"}:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"is out of range — {got}; check for a typo"
+        return (
+            f"must be a number — got {_got(value)}; write a plain number, without quotes or units"
+        )
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"must be a whole number — got {_got(value)}; write e.g. 5"
+    if kind == "bool_type":
+        return f"must be true or false — got {_got(value)}"
+    if kind == "string_type":
+        return f"must be text — got {_got(value)}" + (
+            "; put it in quotes" if value is not None else ""
+        )
+    if kind in {"list_type", "tuple_type"}:
+        return f"must be a list (`- item` lines or [a, b]) — got {_got(value)}"
+    if kind in {"dict_type", "model_type", "model_attributes_type"}:
+        return f"must be a mapping (`key: value` lines) — got {_got(value)}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected', 'one of the allowed values')} — {got}"
+    if kind in {
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_inexact",
+        "date_from_datetime_parsing",
+    }:
+        return f"must be a date written unquoted like 2025-01-01 — {got}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx.get('max_length')} characters)"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s); leave the key out for the default"
+    if kind == "string_pattern_mismatch" and loc == ("currency",):
+        return f"must be a three-letter ISO 4217 code such as EUR — {got}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{error['msg']} — {got}"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated/Optional wrappers down to the inner type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else annotation
+            if len(args) != 1:
+                return annotation
+        else:
+            return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return (
+        typing.get_origin(annotation) is None
+        and isinstance(annotation, type)
+        and issubclass(annotation, BaseModel)
+    )
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """The keys allowed at a YAML location (for 'unknown key' messages)."""
+    current: Any = CostFile
+    for part in loc:
+        current = _unwrap(current)
+        if _is_model(current):
+            if isinstance(part, int):
+                return []
+            field = next(
+                (f for name, f in current.model_fields.items() if (f.alias or name) == part),
+                None,
+            )
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) in (list, dict):
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    current = _unwrap(current)
+    if _is_model(current):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _data_loc(data: Any, loc: Loc) -> Loc:
+    """Keep the parts of a pydantic location that name keys or indexes in the data."""
+    out: list[str | int] = []
+    current = data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_dict or in_list:
+            current = current[part]
+            out.append(part)
+        elif i == len(loc) - 1 and part != "[key]":
+            out.append(part)  # a missing or unknown key: name it
+    return tuple(out)
+
+
+class _Reporter:
+    """Turns (location, message) pairs into Problems with file and line."""
+
+    def __init__(self, file: str, lines: dict[Loc, int] | None = None, line: int | None = None):
+        self.file = file
+        self.lines = lines or {}
+        self.line = line
+        self.problems: list[Problem] = []
+
+    def line_of(self, loc: Loc) -> int | None:
+        if self.line is not None:
+            return self.line
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in self.lines:
+                return self.lines[loc[:cut]]
+        return None
+
+    def __call__(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(self.file, f"{_path(loc)}: {message}", self.line_of(loc)))
+
+    def pydantic(self, exc: ValidationError, data: Any, prefix: Loc = ()) -> None:
+        for error in exc.errors(include_url=False):
+            loc = (*prefix, *_data_loc(data, tuple(error["loc"])))
+            full = (*prefix, *tuple(error["loc"]))
+            self(loc, _describe({**error, "loc": full}, _allowed_keys))
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-field checks on the raw data (so they run even where other fields are invalid)
+# --------------------------------------------------------------------------------------------
+
+
+def _items(data: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    section = data.get(key) if isinstance(data, dict) else None
+    if isinstance(section, list):
+        for index, item in enumerate(section):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _ids(data: Any, section: str, report: _Reporter) -> dict[str, int]:
+    """Ids of a section (first index of each); duplicates reported."""
+    first: dict[str, int] = {}
+    for index, item in _items(data, section):
+        ident = _text(item.get("id"))
+        if ident is None:
+            continue
+        if ident == RESERVED_ID and section in ("processes", "providers"):
+            report(
+                (section, index, "id"),
+                f"{RESERVED_ID!r} is reserved for the in-house option; choose another id",
+            )
+        if ident in first:
+            report(
+                (section, index, "id"),
+                f"duplicate id {ident!r} (first at {section}[{first[ident]}]); ids must be "
+                "unique — rename or merge the two entries",
+            )
+        else:
+            first[ident] = index
+    return first
+
+
+def _known(names: dict[str, Any] | set[str], what: str, where: str) -> str:
+    listed = ", ".join(sorted(names)) if names else "none"
+    return f"known {what}: {listed} — add it under {where} or fix the spelling"
+
+
+def _check_roles(data: Any, roles: dict[str, int], report: _Reporter) -> None:
+    owner: dict[str, str] = {}
+    for index, role in _items(data, "roles"):
+        per_hour = role.get("cost_per_hour")
+        per_year = role.get("cost_per_year")
+        if per_hour is None and per_year is None:
+            report(
+                ("roles", index),
+                "needs cost_per_hour, or cost_per_year with practical_hours_per_year",
+            )
+        elif per_hour is not None and per_year is not None:
+            report(
+                ("roles", index, "cost_per_year"),
+                "give either cost_per_hour or cost_per_year, not both",
+            )
+        if per_hour is not None and role.get("practical_hours_per_year") is not None:
+            report(
+                ("roles", index, "practical_hours_per_year"),
+                "only used with cost_per_year; remove it or give cost_per_year instead",
+            )
+        resources = role.get("resources")
+        if isinstance(resources, list):
+            for k, resource in enumerate(resources):
+                name = _text(resource)
+                if name is None:
+                    continue
+                if name in owner:
+                    report(
+                        ("roles", index, "resources", k),
+                        f"resource {name!r} is already in role {owner[name]!r}; a resource "
+                        "belongs to one role",
+                    )
+                else:
+                    owner[name] = str(role.get("id"))
+    default = data.get("default_role")
+    if _text(default) is not None and default not in roles:
+        report(("default_role",), f"unknown role {default!r}; " + _known(roles, "roles", "roles:"))
+
+
+def _check_study(data: Any, report: _Reporter) -> None:
+    study = data.get("study")
+    if not isinstance(study, dict):
+        return
+    risk = study.get("risk")
+    if (
+        isinstance(risk, dict)
+        and risk.get("mode") == "constraint"
+        and risk.get("budget_per_year") is None
+    ):
+        report(
+            ("study", "risk", "budget_per_year"),
+            "required when risk mode is constraint; give the maximum risk per year, or "
+            "use mode objective or none",
+        )
+    if (
+        isinstance(risk, dict)
+        and risk.get("mode") in (None, "none")
+        and risk.get("budget_per_year") is not None
+    ):
+        report(
+            ("study", "risk", "budget_per_year"),
+            "has no effect with risk mode none; set mode: constraint or remove the budget",
+        )
+    period = study.get("observation_period")
+    if isinstance(period, dict):
+        start, end = period.get("start"), period.get("end")
+        if isinstance(start, date) and isinstance(end, date) and start > end:
+            report(
+                ("study", "observation_period", "end"),
+                f"ends ({end}) before it starts ({start}); swap the dates",
+            )
+
+
+def _check_processes(
+    data: Any, roles: dict[str, int], classes: set[str], report: _Reporter
+) -> None:
+    has_default = _text(data.get("default_role")) is not None
+    for index, process in _items(data, "processes"):
+        data_class = process.get("data_class")
+        if _text(data_class) is not None and data_class not in classes:
+            report(
+                ("processes", index, "data_class"),
+                f"unknown data class {data_class!r}; "
+                + _known(classes, "data classes", "data_classes:"),
+            )
+        override = process.get("override")
+        if not isinstance(override, dict):
+            continue
+        role = override.get("role")
+        hours = override.get("handling_hours_per_case")
+        base = ("processes", index, "override")
+        if _text(role) is not None and role not in roles:
+            report((*base, "role"), f"unknown role {role!r}; " + _known(roles, "roles", "roles:"))
+        if role is not None and hours is None:
+            report(
+                (*base, "role"),
+                "only used with handling_hours_per_case; add the hours or remove the role",
+            )
+        if hours is not None and role is None and not has_default:
+            report(
+                (*base, "handling_hours_per_case"),
+                "needs a role to price the hours; add `role:` here or a default_role",
+            )
+        systems = override.get("systems")
+        if isinstance(systems, list):
+            seen: set[str] = set()
+            for k, system in enumerate(systems):
+                if isinstance(system, str) and system in seen:
+                    report((*base, "systems", k), f"system {system!r} is listed twice")
+                if isinstance(system, str):
+                    seen.add(system)
+
+
+def _not_movable(data: Any) -> set[str]:
+    return {
+        item["id"]
+        for _, item in _items(data, "systems")
+        if _text(item.get("id")) and item.get("policy") == "not_movable"
+    }
+
+
+def _check_providers(data: Any, report: _Reporter) -> None:
+    fixed = _not_movable(data)
+    for index, provider in _items(data, "providers"):
+        base = ("providers", index)
+        tiers = provider.get("rebate_tiers")
+        if isinstance(tiers, list):
+            previous: float | None = None
+            for k, tier in enumerate(tiers):
+                spend = _number(tier.get("min_spend")) if isinstance(tier, dict) else None
+                if spend is None:
+                    previous = None
+                    continue
+                if k == 0 and spend != 0:
+                    report(
+                        (*base, "rebate_tiers", 0, "min_spend"),
+                        f"the first tier must start at min_spend 0 — got {_num(spend)}; add "
+                        "a tier {min_spend: 0, rebate: 0.0} before it",
+                    )
+                if previous is not None and spend <= previous:
+                    report(
+                        (*base, "rebate_tiers", k, "min_spend"),
+                        f"must be greater than the previous tier's min_spend {_num(previous)} "
+                        f"— got {_num(spend)}; list the tiers in ascending order of min_spend",
+                    )
+                previous = spend
+        capacity = provider.get("capacity")
+        if (
+            isinstance(capacity, dict)
+            and capacity.get("cases_per_year") is None
+            and capacity.get("fte") is None
+        ):
+            report((*base, "capacity"), "give cases_per_year and/or fte, or remove capacity")
+        takeover = provider.get("system_takeover")
+        if isinstance(takeover, dict):
+            for system in takeover:
+                if system in fixed:
+                    report(
+                        (*base, "system_takeover", system),
+                        f"system {system!r} is not_movable and can never be taken over; "
+                        "remove this entry or change the system's policy",
+                    )
+
+
+def _check_offer(
+    offer: dict[str, Any],
+    loc: Loc,
+    report: _Reporter,
+    providers: dict[str, dict[str, Any]],
+    fixed: set[str],
+) -> None:
+    """Cross-checks of one offer (from the YAML or a row of offers.csv)."""
+    provider_id = offer.get("provider")
+    if _text(provider_id) is not None and provider_id not in providers:
+        report(
+            (*loc, "provider"),
+            f"unknown provider {provider_id!r}; " + _known(providers, "providers", "providers:"),
+        )
+    it = offer.get("it")
+    if not isinstance(it, dict):
+        return
+    provider = providers.get(provider_id) if isinstance(provider_id, str) else None
+    takeover = provider.get("system_takeover") if provider is not None else None
+    for system, mode in it.items():
+        if mode != "takeover":
+            continue
+        if system in fixed:
+            report(
+                (*loc, "it", system),
+                f"takeover of system {system!r} is impossible: it is not_movable; use access "
+                "or own_platform, or change the system's policy",
+            )
+        elif provider is not None and not (isinstance(takeover, dict) and system in takeover):
+            report(
+                (*loc, "it", system),
+                f"takeover of {system!r} needs providers[{provider['_index']}].system_takeover."
+                f"{system} with annual_fee and migration_cost (write zeros if free)",
+            )
+
+
+def _provider_table(data: Any) -> dict[str, dict[str, Any]]:
+    table: dict[str, dict[str, Any]] = {}
+    for index, provider in _items(data, "providers"):
+        ident = _text(provider.get("id"))
+        if ident is not None and ident not in table:
+            table[ident] = {**provider, "_index": index}
+    return table
+
+
+def _check_offers(data: Any, report: _Reporter) -> None:
+    providers = _provider_table(data)
+    fixed = _not_movable(data)
+    for index, offer in _items(data, "offers"):
+        _check_offer(offer, ("offers", index), report, providers, fixed)
+
+
+def _offer_key(offer: dict[str, Any]) -> tuple[str, str] | None:
+    process, provider = _text(offer.get("process")), _text(offer.get("provider"))
+    return (process, provider) if process is not None and provider is not None else None
+
+
+def _check_duplicate_offers(data: Any, report: _Reporter) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, offer in _items(data, "offers"):
+        key = _offer_key(offer)
+        if key is None:
+            continue
+        if key in seen:
+            report(
+                ("offers", index),
+                f"a second offer for process {key[0]!r} by provider {key[1]!r} (first at "
+                f"offers[{seen[key]}]); keep one",
+            )
+        else:
+            seen[key] = index
+
+
+def _csv_duplicates(
+    data: Any, file: str, offers_csv: Path, rows: list[tuple[int, dict[str, Any]]]
+) -> list[Problem]:
+    """Offers of offers.csv that repeat a (process, provider) of the YAML or an earlier row."""
+    first: dict[tuple[str, str], str] = {}
+    for index, offer in _items(data, "offers"):
+        key = _offer_key(offer)
+        if key is not None:
+            first.setdefault(key, f"offers[{index}] of {file}")
+    problems = []
+    for line, offer in rows:
+        key = _offer_key(offer)
+        if key is not None and key in first:
+            problems.append(
+                Problem(
+                    str(offers_csv),
+                    f"row: a second offer for process {key[0]!r} by provider {key[1]!r} "
+                    f"(first at {first[key]}); keep one",
+                    line,
+                )
+            )
+        elif key is not None:
+            first[key] = f"line {line}"
+    return problems
+
+
+def _check_couplings(data: Any, report: _Reporter) -> None:
+    seen: dict[frozenset[str], int] = {}
+    for index, coupling in _items(data, "couplings_override"):
+        a, b = _text(coupling.get("from")), _text(coupling.get("to"))
+        if a is None or b is None:
+            continue
+        if a == b:
+            report(
+                ("couplings_override", index, "to"),
+                f"a process cannot be coupled with itself ({a!r}); name two processes",
+            )
+            continue
+        pair = frozenset((a, b))
+        if pair in seen:
+            report(
+                ("couplings_override", index),
+                f"the pair {a!r}–{b!r} is already given at couplings_override[{seen[pair]}] "
+                "(handovers count both directions); keep one entry",
+            )
+        else:
+            seen[pair] = index
+
+
+def _cross_check(data: dict[str, Any], report: _Reporter) -> None:
+    roles = _ids(data, "roles", report)
+    _ids(data, "processes", report)
+    _ids(data, "systems", report)
+    _ids(data, "providers", report)
+    classes = data.get("data_classes")
+    class_names = {k for k in classes if isinstance(k, str)} if isinstance(classes, dict) else set()
+    _check_study(data, report)
+    _check_roles(data, roles, report)
+    _check_processes(data, roles, class_names, report)
+    _check_providers(data, report)
+    _check_offers(data, report)
+    _check_couplings(data, report)
+
+
+# --------------------------------------------------------------------------------------------
+# offers.csv
+# --------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "process",
+    "provider",
+    "price_per_case",
+    "fixed_per_year",
+    "transition_cost",
+    "sla_throughput_hours",
+    "it",
+    "risk_per_year",
+)
+_CSV_REQUIRED = ("process", "provider", "price_per_case")
+_CSV_TEXT = ("process", "provider")
+_CSV_NUMBER = re.compile(
+    r"^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|nan|inf|infinity)$",
+    re.IGNORECASE,
+)
+
+
+def _csv_value(column: str, cell: str, report: _Reporter) -> Any:
+    if column in _CSV_TEXT:
+        return cell
+    if column == "it":
+        modes: dict[str, str] = {}
+        for part in cell.split(";"):
+            if not part.strip():
+                continue
+            system, sep, mode = part.partition("=")
+            if not sep or not system.strip() or not mode.strip():
+                report(
+                    ("it",),
+                    f"{part.strip()!r} is not SYSTEM=MODE; write e.g. ERP=access;OCR=takeover",
+                )
+                continue
+            modes[system.strip()] = mode.strip()
+        return modes
+    if _CSV_NUMBER.match(cell):
+        return float(cell)  # nan/inf included: pydantic rejects them with a clear message
+    return cell  # pydantic reports: must be a number — got text '…'
+
+
+def _read_offers_csv(
+    path: Path, data: dict[str, Any]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[Problem]]:
+    """Rows of offers.csv as (line, raw offer); problems with CSV line numbers."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [], [Problem(file, f"not UTF-8 text ({exc.reason}); save the file as UTF-8")]
+    except OSError as exc:
+        return [], [Problem(file, f"cannot be read: {exc.strerror}")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    problems: list[Problem] = []
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return [], [Problem(file, f"is empty; give a header row: {','.join(CSV_COLUMNS)}", 1)]
+    except csv.Error as exc:
+        return [], [Problem(file, f"not valid CSV: {exc}", 1)]
+    head = _Reporter(file, line=1)
+    for column in header:
+        if column not in CSV_COLUMNS:
+            near = difflib.get_close_matches(column, CSV_COLUMNS, n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            head((column,), f"unknown column; {hint}columns: {', '.join(CSV_COLUMNS)}")
+    for column in _CSV_REQUIRED:
+        if column not in header:
+            head((column,), "required column is missing; add it to the header row")
+    for column in {c for c in header if header.count(c) > 1}:
+        head((column,), "column appears twice in the header; keep one")
+    if head.problems:
+        return [], head.problems
+    rows: list[tuple[int, dict[str, Any]]] = []
+    providers = _provider_table(data)
+    fixed = _not_movable(data)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(Problem(file, f"not valid CSV: {exc}", reader.line_num))
+            break
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        report = _Reporter(file, line=line)
+        if len(cells) != len(header):
+            report((), f"has {len(cells)} cells but the header has {len(header)} columns")
+            problems.extend(_fix_csv_messages(report.problems))
+            continue
+        raw = {
+            column: _csv_value(column, cell.strip(), report)
+            for column, cell in zip(header, cells, strict=True)
+            if cell.strip()
+        }
+        try:
+            Offer.model_validate(raw)
+        except ValidationError as exc:
+            report.pydantic(exc, raw)
+        _check_offer(raw, (), report, providers, fixed)
+        problems.extend(_fix_csv_messages(report.problems))
+        rows.append((line, raw))
+    return rows, problems
+
+
+def _fix_csv_messages(problems: list[Problem]) -> list[Problem]:
+    """CSV rows have columns, not YAML paths: `(top level): x` reads better as `row: x`."""
+    return [Problem(p.file, p.message.replace("(top level):", "row:", 1), p.line) for p in problems]
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+def parse_costs(text: str, file: str = "costs.yaml", offers_csv: Path | None = None) -> CostFile:
+    """Validate cost-file text (and optionally an offers.csv) into a `CostFile`.
+
+    Args:
+        text: The YAML document.
+        file: The name used in problems (the path as the user gave it).
+        offers_csv: An `offers.csv` whose rows are merged into `offers`.
+
+    Returns:
+        The validated cost file.
+
+    Raises:
+        InputError: Listing every problem found, each with file, line and YAML path.
+    """
+    data, lines, problems = _read_yaml(text, file)
+    if data is None and not problems:
+        problems = [_empty(file)]
+    if problems and data is None:
+        raise InputError(problems)
+    if not isinstance(data, dict):
+        raise InputError(
+            Problem(
+                file,
+                f"the file holds {_kind(data)}, not a mapping; a cost file starts with "
+                "`schema_version: 1` followed by sections such as study:, processes:, offers:",
+                lines.get(()),
+            )
+        )
+    version = data.get("schema_version")
+    if "schema_version" not in data:
+        raise InputError(
+            Problem(
+                file,
+                "schema_version: required key is missing; add `schema_version: 1` as the "
+                "first line",
+                1,
+            )
+        )
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise InputError(
+            Problem(
+                file,
+                f"schema_version: {_show(version)} is not supported; this version of bpo "
+                f"reads schema_version {SCHEMA_VERSION} (MODEL.md §7)",
+                lines.get(("schema_version",)),
+            )
+        )
+    report = _Reporter(file, lines)
+    report.problems.extend(problems)
+    costs: CostFile | None = None
+    try:
+        costs = CostFile.model_validate(data)
+    except ValidationError as exc:
+        report.pydantic(exc, data)
+    _cross_check(data, report)
+    _check_duplicate_offers(data, report)
+    yaml_problems = sorted(report.problems, key=lambda p: (p.line or 0, p.message))
+    csv_rows: list[tuple[int, dict[str, Any]]] = []
+    csv_problems: list[Problem] = []
+    if offers_csv is not None:
+        csv_rows, csv_problems = _read_offers_csv(offers_csv, data)
+        csv_problems += _csv_duplicates(data, file, offers_csv, csv_rows)
+    all_problems = yaml_problems + sorted(csv_problems, key=lambda p: p.line or 0)
+    if all_problems or costs is None:
+        raise InputError(all_problems)
+    if csv_rows:
+        extra = [Offer.model_validate(raw) for _, raw in csv_rows]
+        costs = costs.model_copy(update={"offers": [*costs.offers, *extra]})
+    return costs
+
+
+def load_costs(path: str | Path) -> CostFile:
+    """Read and validate a cost file; an `offers.csv` beside it is merged into its offers.
+
+    Args:
+        path: The YAML cost file (MODEL.md §7).
+
+    Returns:
+        The validated cost file.
+
+    Raises:
+        InputError: Listing every problem found (file, line, YAML path, what to fix);
+            a missing or unreadable file, malformed YAML, a document that is not a mapping
+            or a wrong `schema_version` give a single problem.
+    """
+    file = str(path)
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(Problem(file, "file not found; check the --costs path")) from None
+    except IsADirectoryError:
+        raise InputError(Problem(file, "is a folder; give the cost file itself")) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Problem(file, f"not UTF-8 text ({exc.reason}); save the file as UTF-8")
+        ) from None
+    except OSError as exc:
+        raise InputError(Problem(file, f"cannot be read: {exc.strerror}")) from None
+    beside = path.parent / OFFERS_CSV
+    return parse_costs(text, file, beside if beside.is_file() else None)
