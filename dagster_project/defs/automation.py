@@ -1,0 +1,131 @@
+"""The job, the monthly schedule and the inbox sensor of SPEC §8."""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.defs.resources import DEFAULT_TIMEZONE, Inbox
+
+LOG_SUFFIXES = (
+    ".xes",
+    ".csv",
+    ".parquet",
+    ".jsonocel",
+    ".xmlocel",
+    ".sqlite",
+    ".json",
+    ".xml",
+)
+"""File endings the sensor treats as event logs (each also gzipped)."""
+
+COST_FILE_NAMES = ("costs.yaml", "costs.yml")
+"""A cost file dropped into the inbox is used by the runs the sensor starts."""
+
+bpo_pipeline = dg.define_asset_job(
+    "bpo_pipeline",
+    selection=dg.AssetSelection.all(),
+    description="The whole pipeline: event logs → process models and KPIs → sourcing plan → "
+    "results folder and report.",
+)
+
+monthly_sourcing_review = dg.ScheduleDefinition(
+    name="monthly_sourcing_review",
+    cron_schedule="0 6 1 * *",
+    job=bpo_pipeline,
+    execution_timezone=os.environ.get("BPO_TIMEZONE") or DEFAULT_TIMEZONE,
+    description="Re-runs the whole study on the 1st of every month at 06:00 (time zone from "
+    "BPO_TIMEZONE, default Europe/Berlin).",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+
+def is_log_file(path: Path) -> bool:
+    """Whether a file in the inbox looks like an event log (by name; hidden files are not)."""
+    name = path.name.lower()
+    if name.startswith((".", "~")) or not path.is_file():
+        return False
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return name.endswith(LOG_SUFFIXES)
+
+
+def scan_inbox(folder: Path) -> dict[str, tuple[int, int]]:
+    """Log files of the inbox → (size in bytes, modification time in ns)."""
+    if not folder.is_dir():
+        return {}
+    found: dict[str, tuple[int, int]] = {}
+    for path in sorted(folder.iterdir()):
+        if is_log_file(path):
+            stat = path.stat()
+            found[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def inbox_requests(folder: Path, cursor: str | None) -> tuple[list[dg.RunRequest], str, list[str]]:
+    """Decide which runs to start for the inbox's current state.
+
+    A file is reported once its size and modification time are unchanged since the previous
+    tick (a file still being copied keeps growing) and it differs from what was last run.
+
+    Args:
+        folder: The inbox folder.
+        cursor: JSON cursor of the previous tick: `{"seen": {path: [size, mtime]},
+            "done": {path: [size, mtime]}}`.
+
+    Returns:
+        Run requests, the new cursor, and the paths still being written.
+    """
+    state = json.loads(cursor) if cursor else {}
+    seen: dict[str, list[int]] = state.get("seen", {})
+    done: dict[str, list[int]] = state.get("done", {})
+    now = scan_inbox(folder)
+    costs = next((folder / n for n in COST_FILE_NAMES if (folder / n).is_file()), None)
+    requests: list[dg.RunRequest] = []
+    growing: list[str] = []
+    for path, (size, mtime) in now.items():
+        current = [size, mtime]
+        if seen.get(path) != current:
+            growing.append(path)
+            continue
+        if done.get(path) == current:
+            continue
+        inputs: dict[str, object] = {"sources": [path]}
+        if costs is not None:
+            inputs["cost_file"] = str(costs)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{path}:{mtime}:{size}",
+                run_config={"resources": {"inputs": {"config": inputs}}},
+                tags={"bpo/source": Path(path).name},
+            )
+        )
+        done[path] = current
+    new_cursor = json.dumps(
+        {
+            "seen": {p: list(v) for p, v in now.items()},
+            "done": {p: v for p, v in done.items() if p in now},
+        },
+        sort_keys=True,
+    )
+    return requests, new_cursor, growing
+
+
+@dg.sensor(
+    name="new_event_logs",
+    job=bpo_pipeline,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Starts the pipeline when a new or changed event log lands in the inbox "
+    "folder, once per file version, after the file has stopped growing.",
+)
+def new_event_logs(context: dg.SensorEvaluationContext, inbox: Inbox) -> dg.SensorResult:
+    """Start one run per new or changed, fully written event log in the inbox."""
+    folder = inbox.path()
+    requests, cursor, growing = inbox_requests(folder, context.cursor)
+    if requests or growing:
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+    return dg.SensorResult(
+        skip_reason=dg.SkipReason(f"no new or changed event log in {folder}"), cursor=cursor
+    )

@@ -1,0 +1,86 @@
+"""The code location loads and names what SPEC §8 names."""
+
+import dagster as dg
+
+from dagster_project.definitions import defs
+from dagster_project.defs.resources import BpoInputs, BpoOutput, SolverSettings
+
+GROUPS = {
+    "event_log": "ingestion",
+    "process_models": "mining",
+    "process_kpis": "mining",
+    "activity_stats": "mining",
+    "handovers": "mining",
+    "system_usage": "mining",
+    "cost_model": "optimization",
+    "sourcing_plan": "optimization",
+    "break_even": "optimization",
+    "sensitivity": "optimization",
+    "pareto_front": "optimization",
+    "csv_exports": "exports",
+    "report": "exports",
+}
+
+
+def test_asset_keys_and_groups_are_those_of_spec_8() -> None:
+    graph = defs.resolve_asset_graph()
+    found = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert found == GROUPS
+
+
+def test_every_asset_has_a_business_description() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        description = graph.get(key).description or ""
+        assert len(description) > 40, key
+        assert "Args:" not in description, key
+
+
+def test_asset_checks_and_which_block() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {
+        (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+    }
+    assert checks == {
+        ("event_log", "event_log_schema"): True,
+        ("event_log", "event_log_quality"): False,
+        ("cost_model", "cost_model_valid"): True,
+        ("sourcing_plan", "plan_feasible"): True,
+    }
+
+
+def test_dependencies_follow_the_data_flow() -> None:
+    graph = defs.resolve_asset_graph()
+
+    def parents(name: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(name)).parent_keys}
+
+    assert parents("event_log") == set()
+    assert parents("process_models") == {"event_log"}
+    assert parents("process_kpis") == {"event_log", "process_models"}
+    assert parents("handovers") == {"event_log"}
+    assert parents("cost_model") == {"process_kpis", "activity_stats", "handovers", "system_usage"}
+    assert parents("sourcing_plan") == {"cost_model"}
+    assert parents("pareto_front") == {"cost_model", "sourcing_plan"}
+    assert "report" in parents("csv_exports")
+
+
+def test_job_schedule_and_sensor() -> None:
+    job = defs.resolve_job_def("bpo_pipeline")
+    assert len(job.asset_layer.selected_asset_keys) == 13
+    schedule = defs.resolve_schedule_def("monthly_sourcing_review")
+    assert schedule.cron_schedule == "0 6 1 * *"
+    assert schedule.execution_timezone == "Europe/Berlin"
+    assert schedule.job_name == "bpo_pipeline"
+    sensor = defs.resolve_sensor_def("new_event_logs")
+    assert sensor.job_name == "bpo_pipeline"
+
+
+def test_resources_default_to_the_demo_company() -> None:
+    resources = defs.resources
+    inputs = resources["inputs"]
+    assert isinstance(inputs, BpoInputs)
+    assert inputs.sources == [] and inputs.cost_file is None
+    assert isinstance(resources["output"], BpoOutput) and resources["output"].folder == "results"
+    assert isinstance(resources["solver"], SolverSettings)
