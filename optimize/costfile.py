@@ -68,6 +68,7 @@ MAX_CASES = 1e9
 MAX_HOURS = 1e6
 MAX_YAML_NODES = 200_000  # after alias expansion: refuses "billion laughs" documents
 OFFERS_CSV = "offers.csv"
+MODEL_SUFFIXES = (".bpmn", ".pnml")  # processes[].reference_model: the documented process
 RESERVED_ID = "in_house"  # the in-house option of the model (optimize.instance.IN_HOUSE)
 
 PolicyName = Literal["all_or_nothing", "shareable", "not_movable"]
@@ -213,6 +214,7 @@ class Process(_Strict):
     other_avoidable_cost_per_year: Money = 0.0
     retained_share: Rate = 0.0
     override: Override = Override()
+    reference_model: str | None = None  # the documented process: .bpmn or .pnml file
 
 
 class System(_Strict):
@@ -844,6 +846,13 @@ def _check_processes(
                 f"unknown data class {data_class!r}; "
                 + _known(classes, "data classes", "data_classes:"),
             )
+        reference = process.get("reference_model")
+        if isinstance(reference, str) and Path(reference).suffix.lower() not in MODEL_SUFFIXES:
+            report(
+                ("processes", index, "reference_model"),
+                f"{reference!r} is not a .bpmn or .pnml file; name the documented process's "
+                "BPMN diagram or Petri net (PNML)",
+            )
         override = process.get("override")
         if not isinstance(override, dict):
             continue
@@ -1180,13 +1189,21 @@ def _fix_csv_messages(problems: list[Problem]) -> list[Problem]:
 # --------------------------------------------------------------------------------------------
 
 
-def parse_costs(text: str, file: str = "costs.yaml", offers_csv: Path | None = None) -> CostFile:
+def parse_costs(
+    text: str,
+    file: str = "costs.yaml",
+    offers_csv: Path | None = None,
+    *,
+    base_dir: Path | None = None,
+) -> CostFile:
     """Validate cost-file text (and optionally an offers.csv) into a `CostFile`.
 
     Args:
         text: The YAML document.
         file: The name used in problems (the path as the user gave it).
         offers_csv: An `offers.csv` whose rows are merged into `offers`.
+        base_dir: Folder of the cost file: `processes[].reference_model` paths are relative
+            to it, must exist there and are returned resolved (absolute). None: not checked.
 
     Returns:
         The validated cost file.
@@ -1236,6 +1253,8 @@ def parse_costs(text: str, file: str = "costs.yaml", offers_csv: Path | None = N
         report.pydantic(exc, data)
     _cross_check(data, report)
     _check_duplicate_offers(data, report)
+    if base_dir is not None:
+        _check_reference_files(data, base_dir, report)
     yaml_problems = sorted(report.problems, key=lambda p: (p.line or 0, p.message))
     csv_rows: list[tuple[int, dict[str, Any]]] = []
     csv_problems: list[Problem] = []
@@ -1248,7 +1267,32 @@ def parse_costs(text: str, file: str = "costs.yaml", offers_csv: Path | None = N
     if csv_rows:
         extra = [Offer.model_validate(raw) for _, raw in csv_rows]
         costs = costs.model_copy(update={"offers": [*costs.offers, *extra]})
+    if base_dir is not None:
+        processes = [
+            p.model_copy(update={"reference_model": str((base_dir / p.reference_model).resolve())})
+            if p.reference_model is not None
+            else p
+            for p in costs.processes
+        ]
+        costs = costs.model_copy(update={"processes": processes})
     return costs
+
+
+def _check_reference_files(data: Any, base_dir: Path, report: _Reporter) -> None:
+    """Each `processes[].reference_model` with a model suffix names an existing file."""
+    for index, process in _items(data, "processes"):
+        reference = process.get("reference_model")
+        if not isinstance(reference, str):
+            continue
+        if (
+            Path(reference).suffix.lower() in MODEL_SUFFIXES
+            and not (base_dir / reference).is_file()
+        ):
+            report(
+                ("processes", index, "reference_model"),
+                f"file {reference!r} not found (paths are relative to the cost file's folder "
+                f"{str(base_dir)!r}); check the path",
+            )
 
 
 def load_costs(path: str | Path) -> CostFile:
@@ -1258,7 +1302,7 @@ def load_costs(path: str | Path) -> CostFile:
         path: The YAML cost file (MODEL.md §7).
 
     Returns:
-        The validated cost file.
+        The validated cost file; `processes[].reference_model` resolved to absolute paths.
 
     Raises:
         InputError: Listing every problem found (file, line, YAML path, what to fix);
@@ -1280,4 +1324,4 @@ def load_costs(path: str | Path) -> CostFile:
     except OSError as exc:
         raise InputError(Problem(file, f"cannot be read: {exc.strerror}")) from None
     beside = path.parent / OFFERS_CSV
-    return parse_costs(text, file, beside if beside.is_file() else None)
+    return parse_costs(text, file, beside if beside.is_file() else None, base_dir=path.parent)

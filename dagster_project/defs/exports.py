@@ -265,6 +265,14 @@ _COMPONENT_LABELS = {
 }
 
 
+def _breakdown_value(breakdown: pl.DataFrame | None, component: str) -> float | None:
+    """One figure of `cost_breakdown.csv` (plan column), so the report and the CSV agree."""
+    if breakdown is None:
+        return None
+    row = breakdown.filter(pl.col("component") == component)
+    return None if row.is_empty() else row["plan"][0]
+
+
 def optimization_report_parts(
     instance: Instance,
     *,
@@ -287,7 +295,7 @@ def optimization_report_parts(
     share = saving / (before.total_cents / 100) if before.total_cents else 0.0
     moved = sum(1 for p in evaluation.per_process if p.option != IN_HOUSE)
     one_time = evaluation.one_time_cash_cents / 100
-    payback = one_time / saving if saving > 0 and one_time > 0 else None
+    payback = _breakdown_value(tables.get("cost_breakdown"), "payback_years")
     parts["headline"] = (
         ("Annual saving", money(saving, currency), f"{share:.1%} of the status quo"),
         (
