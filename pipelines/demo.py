@@ -62,6 +62,7 @@ from pipelines.demo_catalogue import (
     Choice,
     Loop,
     Opt,
+    RootProcess,
     Sub,
 )
 from pipelines.errors import InputError, Problem
@@ -201,6 +202,27 @@ class SamplePaths:
     truth: Path
 
 
+@dataclass(frozen=True)
+class RegimeChange:
+    """A change in how a root process runs from the first day of a month on.
+
+    The extension point behind `pipelines.demo_drift`. A root case belongs to the regime of its
+    start time: cases starting before `month` are simulated as usual; from `month` on, the
+    root process's cases start `volume_factor` times as often and follow `flow`.
+
+    Attributes:
+        process: A root process of `pipelines.demo_catalogue.ROOTS`.
+        month: First month (2..12 of the demo year) of the new regime.
+        volume_factor: Rate of new root cases from `month` on, relative to before (> 0).
+        flow: The flow followed from `month` on; None keeps the catalogue's flow.
+    """
+
+    process: str
+    month: int
+    volume_factor: float = 1.0
+    flow: tuple[Block, ...] | None = None
+
+
 # --------------------------------------------------------------------------- calendar
 
 
@@ -317,15 +339,67 @@ def _root_counts(cases: int) -> list[int]:
     return counts
 
 
-def _simulate(cases: int, rng: np.random.Generator) -> tuple[_Sim, list[str]]:
+@dataclass(frozen=True)
+class _Segment:
+    """Root cases of one process that follow one flow and start in one business-time window."""
+
+    root: RootProcess
+    flow: tuple[Block, ...]
+    cases: int
+    first_number: int  # number in the case id of the segment's first case
+    window: tuple[int, int] | None  # [lo, hi) business seconds; None = the whole year
+
+
+def _segments(cases: int, cal: _Calendar, changes: Sequence[RegimeChange]) -> list[_Segment]:
+    """Root-case segments: one per root without a change, two (before/after) with one."""
+    by_process = {c.process: c for c in changes}
+    year_business = int(cal.wd_before[_YEAR_DAYS]) * _BDAY
+    segments: list[_Segment] = []
+    for root, n in zip(ROOTS, _root_counts(cases), strict=True):
+        change = by_process.get(root.process)
+        if change is None:
+            segments.append(_Segment(root, FLOWS[root.flow], n, 1, None))
+            continue
+        day = (date(YEAR, change.month, 1) - date(YEAR, 1, 1)).days
+        cut = int(cal.wd_before[day]) * _BDAY
+        before = round(n * cut / year_business)
+        after = round(n * (year_business - cut) / year_business * change.volume_factor)
+        segments.append(_Segment(root, FLOWS[root.flow], before, 1, (0, cut)))
+        segments.append(
+            _Segment(root, change.flow or FLOWS[root.flow], after, before + 1, (cut, year_business))
+        )
+    return segments
+
+
+def _check_changes(changes: Sequence[RegimeChange]) -> None:
+    roots = {r.process for r in ROOTS}
+    problems = []
+    for c in changes:
+        if c.process not in roots:
+            problems.append(Problem("changes", f"{c.process!r} is not a root process"))
+        if not 2 <= c.month <= 12:
+            problems.append(Problem("changes", f"month must be 2..12, got {c.month!r}"))
+        if not c.volume_factor > 0:
+            problems.append(Problem("changes", f"volume_factor must be > 0, got {c.volume_factor}"))
+    if len({c.process for c in changes}) < len(changes):
+        problems.append(Problem("changes", "at most one change per process"))
+    if problems:
+        raise InputError(problems)
+
+
+def _simulate(
+    cases: int, rng: np.random.Generator, changes: Sequence[RegimeChange] = ()
+) -> tuple[_Sim, list[str]]:
     cal = _calendar()
-    counts = _root_counts(cases)
+    segments = _segments(cases, cal, changes)
+    cases = sum(seg.cases for seg in segments)
     paths = _Paths(rng)
     first = 0
     case_ids: list[str] = []
-    for root, n in zip(ROOTS, counts, strict=True):
-        paths.walk(FLOWS[root.flow], root.process, np.arange(first, first + n, dtype=np.int64))
-        case_ids.extend(f"{root.prefix}-{i:07d}" for i in range(1, n + 1))
+    for seg in segments:
+        n, number = seg.cases, seg.first_number
+        paths.walk(seg.flow, seg.root.process, np.arange(first, first + n, dtype=np.int64))
+        case_ids.extend(f"{seg.root.prefix}-{i:07d}" for i in range(number, number + n))
         first += n
 
     case = np.concatenate(paths.cases)
@@ -355,7 +429,14 @@ def _simulate(cases: int, rng: np.random.Generator) -> tuple[_Sim, list[str]]:
     wait = np.clip(np.rint(wait_h[act] * 3600 * np.exp(0.8 * z_w)), 0, _MAX_WAIT).astype(np.int64)
 
     year_business = int(cal.wd_before[_YEAR_DAYS]) * _BDAY
-    t_prev = cal.start_local(rng.integers(0, year_business, cases))
+    if not changes:
+        t_prev = cal.start_local(rng.integers(0, year_business, cases))
+    else:
+        windows = [seg.window or (0, year_business) for seg in segments]
+        sizes = [seg.cases for seg in segments]
+        lo = np.repeat(np.array([w[0] for w in windows], dtype=np.int64), sizes)
+        hi = np.repeat(np.array([w[1] for w in windows], dtype=np.int64), sizes)
+        t_prev = cal.start_local(rng.integers(lo, hi))
 
     is_first = np.ones(n, dtype=bool)
     is_first[1:] = case[1:] != case[:-1]
@@ -652,13 +733,18 @@ def _check_args(cases: int, seed: int, fmt: str = "xes") -> None:
         raise InputError(problems)
 
 
-def generate(cases: int = 30_000, seed: int = 7) -> DemoCompany:
+def generate(
+    cases: int = 30_000, seed: int = 7, *, changes: Sequence[RegimeChange] | None = None
+) -> DemoCompany:
     """Simulate the demo company's year 2025.
 
     Args:
         cases: Root cases (distinct case ids in the log), at least 100. Events are about
             6.5 per case, so 160,000 cases give more than a million events.
         seed: Seed of `numpy.random.default_rng`; the same seed gives the same log.
+        changes: Regime changes during the year (`pipelines.demo_drift`); with a volume
+            change the log has more or fewer root cases than `cases`. None (the default)
+            gives exactly the unchanged company.
 
     Returns:
         The normalized event log (SPEC §4 columns, sorted by case and time), the cost file
@@ -668,9 +754,11 @@ def generate(cases: int = 30_000, seed: int = 7) -> DemoCompany:
         InputError: `cases` or `seed` out of range.
     """
     _check_args(cases, seed)
+    changes = tuple(changes or ())
+    _check_changes(changes)
     rng = np.random.default_rng(seed)
-    sim, case_ids = _simulate(cases, rng)
-    truth = _truth(sim, seed, cases)
+    sim, case_ids = _simulate(cases, rng, changes)
+    truth = _truth(sim, seed, len(case_ids))
     return DemoCompany(log=_frame(sim, case_ids), costs_yaml=costs_yaml(cases), truth=truth)
 
 
@@ -715,6 +803,7 @@ __all__ = [
     "GroundTruth",
     "Handover",
     "ProcessTruth",
+    "RegimeChange",
     "SamplePaths",
     "cost_file",
     "costs_yaml",

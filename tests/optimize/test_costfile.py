@@ -389,7 +389,7 @@ def test_all_problems_of_a_file_are_listed_in_line_order() -> None:
             "    ovverride: {}\n",
             "5: processes[0].ovverride: unknown key; did you mean 'override'? allowed keys here: "
             "id, core, data_class, throughput_target_hours, calibration_factor, "
-            "other_avoidable_cost_per_year, retained_share, override",
+            "other_avoidable_cost_per_year, retained_share, override, reference_model",
         ),
         (
             "schema_version: 1\nprocesses:\n  - {id: P, other_avoidable_cost_per_year: 2e12}\n",
