@@ -20,6 +20,17 @@ from dagster_project.defs.optimization import (
     sourcing_plan,
 )
 from dagster_project.defs.resources import build_resources
+from dagster_project.defs.steering import (
+    conformance_asset,
+    drift,
+    kpi_drift,
+    kpi_history,
+    kpis_or_costs_changed,
+    monthly_event_log,
+    monthly_history,
+    monthly_kpis,
+    reoptimize,
+)
 
 ASSETS = [
     event_log,
@@ -30,18 +41,27 @@ ASSETS = [
     break_even,
     sensitivity,
     pareto_front,
-    *export_assets(mining=True, optimization=True),
+    kpi_history,
+    drift,
+    conformance_asset,
+    *export_assets(mining=True, optimization=True, steering=True),
 ]
-"""Every asset of the pipeline, in data-flow order."""
+"""Every asset of the pipeline, in data-flow order (all but the monthly partitions)."""
+
+MONTHLY_ASSETS = [monthly_event_log, monthly_kpis]
+"""The assets partitioned by calendar month (issue 8): run per month or as a backfill."""
 
 CHECKS = [event_log_schema, event_log_quality, cost_model_valid, plan_feasible]
 """The asset checks of SPEC §8."""
 
+STEERING_CHECKS = [kpi_drift]
+"""The warning check on KPI drift (issue 8)."""
+
 defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=CHECKS,
-    jobs=[bpo_pipeline],
+    assets=[*ASSETS, *MONTHLY_ASSETS],
+    asset_checks=[*CHECKS, *STEERING_CHECKS],
+    jobs=[bpo_pipeline, reoptimize, monthly_history],
     schedules=[monthly_sourcing_review],
-    sensors=[new_event_logs],
+    sensors=[new_event_logs, kpis_or_costs_changed],
     resources=build_resources(),
 )

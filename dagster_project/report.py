@@ -59,6 +59,15 @@ class ProcessMap:
 
 
 @dataclass(frozen=True)
+class ModelPair:
+    """A process's documented (reference) model next to the discovered one, as SVG."""
+
+    process: str
+    reference_svg: str
+    discovered_svg: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; every part is optional except the title.
 
@@ -80,6 +89,11 @@ class ReportData:
         maps: Process maps.
         notes: Remarks shown at the end (solver status, warnings).
         infeasibility: Lines explaining why no plan exists (replaces the plan sections).
+        history: `kpi_history.csv` (one row per process and month), drawn as small multiples.
+        drift: `drift.csv`: KPI changes beyond the thresholds (marked in the history chart).
+        plan_changes: `plan_changes.csv`: what differs from the previous run's plan.
+        conformance: `conformance.csv`: deviations from the documented processes.
+        model_pairs: Documented and discovered model of each process with a reference model.
     """
 
     title: str
@@ -98,6 +112,11 @@ class ReportData:
     maps: tuple[ProcessMap, ...] = ()
     notes: tuple[str, ...] = field(default=())
     infeasibility: tuple[str, ...] = ()
+    history: pl.DataFrame | None = None
+    drift: pl.DataFrame | None = None
+    plan_changes: pl.DataFrame | None = None
+    conformance: pl.DataFrame | None = None
+    model_pairs: tuple[ModelPair, ...] = ()
 
 
 def money(value: float | None, currency: str = "EUR", digits: int = 0) -> str:
@@ -321,6 +340,192 @@ def _svg_open(width: int, height: int, title: str) -> str:
     )
 
 
+HISTORY_KPIS: tuple[tuple[str, str], ...] = (
+    ("cases", "Cases per month"),
+    ("effort_hours", "Effort hours per month"),
+    ("p90_throughput_hours", "P90 throughput time (hours)"),
+    ("rework_rate", "Rework rate"),
+)
+"""The KPIs of the history chart (the drift KPIs), with their panel titles."""
+
+PALETTE = (
+    "#1f3a5f",
+    "#1b8a6b",
+    "#c0392b",
+    "#d68910",
+    "#7d3c98",
+    "#2e86c1",
+    "#6e2c00",
+    "#5d6d7e",
+    "#117a65",
+    "#b03a2e",
+    "#af7ac5",
+    "#45b39d",
+)
+"""Line colours of the processes in the history chart (repeated beyond twelve)."""
+
+
+def _short(value: float) -> str:
+    v = abs(value)
+    if v >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if v >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if v >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    if v >= 10 or v == 0:
+        return f"{value:.0f}"
+    return f"{value:.2g}"
+
+
+def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) -> str:
+    """Small multiples of the monthly KPI history: one panel per KPI, one line per process.
+
+    Args:
+        history: `kpi_history` rows (process, month and the KPI columns).
+        drift: `drift` rows; each (process, month, KPI) is ringed in red on its panel.
+
+    Returns:
+        SVG text.
+    """
+    months = sorted(history["month"].unique().to_list())
+    processes = sorted(history["process"].unique().to_list())
+    colour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(processes)}
+    flagged = set()
+    if drift is not None and not drift.is_empty():
+        flagged = set(drift.select("process", "month", "kpi").iter_rows())
+    pw, ph, gap = 420, 200, 20
+    left, right, top, bottom = 52, 12, 26, 34
+    legend_rows = math.ceil(len(processes) / 4)
+    width = 2 * pw + gap
+    height = 2 * ph + gap + 18 * legend_rows + 10
+    parts = [_svg_open(width, height, "Monthly KPIs per process")]
+    n = max(len(months) - 1, 1)
+    for index, (kpi, title) in enumerate(HISTORY_KPIS):
+        if kpi not in history.columns:
+            continue
+        ox, oy = (index % 2) * (pw + gap), (index // 2) * (ph + gap)
+        values = history[kpi].drop_nulls()
+        hi = float(values.max()) if values.len() else 1.0  # type: ignore[arg-type]
+        ticks = _nice_ticks(0.0, hi if hi > 0 else 1.0, 4)
+
+        def x(month: str, ox: int = ox) -> float:
+            return ox + left + months.index(month) / n * (pw - left - right)
+
+        def y(v: float, oy: int = oy, ticks: list[float] = ticks) -> float:
+            return oy + top + (ticks[-1] - v) / (ticks[-1] - ticks[0]) * (ph - top - bottom)
+
+        parts.append(
+            f'<text x="{ox + left}" y="{oy + 15}" class="lbl" font-weight="600">{_e(title)}</text>'
+        )
+        for t in ticks:
+            parts.append(
+                f'<line x1="{ox + left}" x2="{ox + pw - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
+                f'stroke="{LIGHT}"/><text x="{ox + left - 6}" y="{y(t) + 4:.1f}" '
+                f'text-anchor="end" class="tick">{_e(_short(t))}</text>'
+            )
+        step = max(1, math.ceil(len(months) / 6))
+        for m in months[::step]:
+            parts.append(
+                f'<text x="{x(m):.1f}" y="{oy + ph - bottom + 15}" text-anchor="middle" '
+                f'class="tick">{_e(m)}</text>'
+            )
+        for process in processes:
+            rows = (
+                history.filter(pl.col("process") == process)
+                .select("month", kpi)
+                .drop_nulls()
+                .sort("month")
+            )
+            points = [(m, float(v)) for m, v in rows.iter_rows()]
+            if not points:
+                continue
+            path = " ".join(
+                f"{'M' if i == 0 else 'L'}{x(m):.1f},{y(v):.1f}" for i, (m, v) in enumerate(points)
+            )
+            parts.append(
+                f'<path d="{path}" fill="none" stroke="{colour[process]}" stroke-width="1.6">'
+                f"<title>{_e(process)}</title></path>"
+            )
+            for m, v in points:
+                if (process, m, kpi) in flagged:
+                    parts.append(
+                        f'<circle cx="{x(m):.1f}" cy="{y(v):.1f}" r="6" fill="none" '
+                        f'stroke="{RED}" stroke-width="2" class="drift">'
+                        f"<title>{_e(f'drift: {process} {kpi} in {m}')}</title></circle>"
+                    )
+    base = 2 * ph + gap + 6
+    for i, process in enumerate(processes):
+        lx, ly = 10 + (i % 4) * (width // 4), base + (i // 4) * 18
+        parts.append(
+            f'<rect x="{lx}" y="{ly}" width="14" height="4" fill="{colour[process]}"/>'
+            f'<text x="{lx + 20}" y="{ly + 6}" class="tick">{_e(process)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_img(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{_e(alt)}">'
+
+
+def _steering_sections(data: ReportData) -> list[str]:
+    """History chart, drift list, plan changes and documented-versus-discovered models."""
+    cur = data.currency
+    out: list[str] = []
+    if data.plan_changes is not None and not data.plan_changes.is_empty():
+        out.append(
+            "<section><h2>Changes since the previous plan</h2><p class='lead'>What moved "
+            "compared with the previous optimization run, the cost difference and the inputs "
+            f"that changed.</p>{table_html(data.plan_changes, cur)}</section>"
+        )
+    if data.history is not None and not data.history.is_empty():
+        out.append(
+            "<section><h2>How the processes move month by month</h2><p class='lead'>Monthly "
+            "KPIs per process (cases counted in the month they start); drift ringed in red."
+            f"</p>{kpi_history_svg(data.history, data.drift)}</section>"
+        )
+    if data.drift is not None:
+        if data.drift.is_empty():
+            text = "<p>No KPI changed beyond its threshold.</p>"
+        else:
+            text = table_html(data.drift, cur)
+        out.append(
+            "<section><h2>Drift</h2><p class='lead'>KPI changes against the trailing months "
+            f"beyond the thresholds, in the month they started.</p>{text}</section>"
+        )
+    if data.model_pairs or (data.conformance is not None and not data.conformance.is_empty()):
+        figures = []
+        for pair in data.model_pairs:
+            mined = (
+                _svg_img(pair.discovered_svg, f"discovered model of {pair.process}")
+                if pair.discovered_svg
+                else "<p>(no discovered model)</p>"
+            )
+            figures.append(
+                f'<div class="pair"><h3>{_e(pair.process.replace("_", " "))}</h3>'
+                f'<div class="pairgrid"><figure class="map">'
+                f"{_svg_img(pair.reference_svg, f'documented model of {pair.process}')}"
+                "<figcaption>documented</figcaption></figure>"
+                f'<figure class="map">{mined}<figcaption>discovered</figcaption></figure>'
+                "</div></div>"
+            )
+        table = ""
+        if data.conformance is not None and not data.conformance.is_empty():
+            table = table_html(
+                data.conformance,
+                cur,
+                ["process", "fitness", "precision", "deviation", "activity", "cases"],
+            )
+        out.append(
+            "<section><h2>Documented versus actual process</h2><p class='lead'>The documented "
+            "model next to the one discovered from the log; fitness, precision and the "
+            f"deviations with the cases they affect.</p>{''.join(figures)}{table}</section>"
+        )
+    return out
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -417,6 +622,8 @@ figure.map { margin: 0; border: 1px solid var(--line); border-radius: 6px; paddi
   text-align: center; break-inside: avoid; }
 figure.map img { max-width: 100%; max-height: 420px; }
 figure.map figcaption { font-weight: 600; color: var(--navy); text-transform: capitalize; }
+.pairgrid { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
+.pair h3 { font-size: 15px; color: var(--navy); text-transform: capitalize; margin: 14px 0 6px; }
 .alert { border-left: 4px solid var(--red); background: #fdf1ef; padding: 10px 14px; }
 .notes { color: var(--grey); font-size: 12px; }
 footer { margin-top: 36px; color: var(--grey); font-size: 11px; border-top: 1px solid var(--line);
@@ -506,6 +713,7 @@ def render_report(data: ReportData) -> str:
             "<section><h2>Process maps</h2><p class='lead'>Directly-follows maps with "
             f"frequencies and mean times.</p><div class='maps'>{maps}</div></section>"
         )
+    body.extend(_steering_sections(data))
     if data.notes:
         items = "".join(f"<li>{_e(n)}</li>" for n in data.notes)
         body.append(f'<section><h2>Notes</h2><ul class="notes">{items}</ul></section>')

@@ -25,7 +25,9 @@ COST_FILE_NAMES = ("costs.yaml", "costs.yml")
 
 bpo_pipeline = dg.define_asset_job(
     "bpo_pipeline",
-    selection=dg.AssetSelection.all(),
+    # The monthly partitions run in their own job (`monthly_history`), per month.
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.assets("monthly_event_log", "monthly_kpis"),
     description="The whole pipeline: event logs → process models and KPIs → sourcing plan → "
     "results folder and report.",
 )

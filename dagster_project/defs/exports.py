@@ -6,6 +6,7 @@ pipeline of the code location.
 """
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,14 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from dagster_project.defs.common import input_errors_as_failure
+from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.mining import MINED_KEYS, ProcessModels
 from dagster_project.defs.optimization import CostModel, SourcingPlan
 from dagster_project.defs.resources import BpoOutput, Progress
+from dagster_project.defs.steering import ConformanceReport, model_pairs
 from dagster_project.exports import FileContent, publish
 from dagster_project.report import (
+    ModelPair,
     ParetoPoint,
     ProcessMap,
     ReportData,
@@ -33,11 +36,22 @@ from optimize.evaluate import Evaluation, evaluate, status_quo
 from optimize.explain import Explanation
 from optimize.instance import IN_HOUSE, Instance, Plan
 from optimize.model import SolveResult
+from optimize.plan_changes import (
+    INPUTS_JSON,
+    load_snapshot,
+    plan_changes,
+    plan_inputs,
+    snapshot_from_tables,
+)
 from optimize.report_tables import tables as report_tables
+from pipelines.errors import InputError
 from pipelines.quality import check_quality
 
 PLAN_KEYS = ("sourcing_plan", "break_even", "sensitivity", "pareto_front")
 """Optimization assets the exports read besides `cost_model`."""
+
+STEERING_KEYS = ("kpi_history", "drift", "conformance")
+"""Steering assets (not partitioned) the exports read in the full pipeline."""
 
 OPTIMIZATION_FILES = (
     "sourcing_plan",
@@ -123,8 +137,49 @@ def _maps(models: ProcessModels | None) -> tuple[ProcessMap, ...]:
     return tuple(out)
 
 
-def build_report_data(values: dict[str, Any], title: str = "Sourcing study") -> ReportData:
-    """Assemble the report's content from asset values (any subset of the pipeline)."""
+def plan_change_files(
+    values: dict[str, Any], out_folder: str | Path | None
+) -> dict[str, FileContent]:
+    """`plan_changes.csv` against the plan in the results folder, and this run's `inputs.json`.
+
+    Every run with a plan keeps its inputs (`inputs.json`, beside `sourcing_plan.csv` and
+    `systems_plan.csv`), so the folder is the snapshot the next run compares with. Read before
+    the folder is replaced; no `plan_changes.csv` when the folder holds no earlier plan.
+    """
+    model: CostModel | None = values.get("cost_model")
+    tables = _plan_tables(values)
+    if model is None or model.instance is None or not tables:
+        return {}
+    costs, _ = try_load_costs(model.cost_file)
+    current = snapshot_from_tables(tables, plan_inputs(model.instance, costs))
+    data = {"total_cost": current.total_cost, **current.inputs.to_json()}
+    files: dict[str, FileContent] = {INPUTS_JSON: json.dumps(data, indent=2) + "\n"}
+    if out_folder is not None and (Path(out_folder) / "sourcing_plan.csv").is_file():
+        try:
+            previous = load_snapshot(out_folder)
+        except InputError:
+            return files  # an unreadable earlier plan must not block this run: no comparison
+        files["plan_changes.csv"] = plan_changes(previous, current)
+    return files
+
+
+def _conformance_table(values: dict[str, Any]) -> pl.DataFrame | None:
+    report: ConformanceReport | None = values.get("conformance")
+    if report is None or not report.references:
+        return None
+    return report.table
+
+
+def build_report_data(
+    values: dict[str, Any],
+    title: str = "Sourcing study",
+    out_folder: str | Path | None = None,
+) -> ReportData:
+    """Assemble the report's content from asset values (any subset of the pipeline).
+
+    `out_folder` is the results folder before this run replaces it: the previous plan, for
+    the plan-changes table.
+    """
     kpis: pl.DataFrame | None = values.get("process_kpis")
     log: pl.DataFrame | None = values.get("event_log")
     subtitle = f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
@@ -150,6 +205,15 @@ def build_report_data(values: dict[str, Any], title: str = "Sourcing study") -> 
         notes += list(model.warnings)
     if parts.get("providers") is not None:
         parts["providers"] = _some_columns(parts["providers"], PROVIDER_COLUMNS)
+    changes = plan_change_files(values, out_folder).get("plan_changes.csv")
+    pairs = model_pairs(values.get("conformance"), values.get("process_models"))
+    parts |= {
+        "history": values.get("kpi_history"),
+        "drift": values.get("drift"),
+        "plan_changes": changes if isinstance(changes, pl.DataFrame) else None,
+        "conformance": _conformance_table(values),
+        "model_pairs": tuple(ModelPair(p, ref, mined) for p, ref, mined in pairs),
+    }
     return ReportData(
         title=title,
         subtitle=subtitle,
@@ -160,8 +224,13 @@ def build_report_data(values: dict[str, Any], title: str = "Sourcing study") -> 
     )
 
 
-def results_files(values: dict[str, Any], report_html: str | None) -> dict[str, FileContent]:
-    """Every file of the results folder from asset values (any subset of the pipeline)."""
+def results_files(
+    values: dict[str, Any], report_html: str | None, out_folder: str | Path | None = None
+) -> dict[str, FileContent]:
+    """Every file of the results folder from asset values (any subset of the pipeline).
+
+    `out_folder` is the results folder before this run replaces it (for `plan_changes.csv`).
+    """
     files: dict[str, FileContent] = {}
     log: pl.DataFrame | None = values.get("event_log")
     if log is not None:
@@ -178,6 +247,14 @@ def results_files(values: dict[str, Any], report_html: str | None) -> dict[str, 
                 files[f"models/{path.name}"] = path
     for name, frame in _plan_tables(values).items():
         files[f"{name}.csv"] = frame
+    files |= plan_change_files(values, out_folder)
+    for key in ("kpi_history", "drift"):
+        frame = values.get(key)
+        if isinstance(frame, pl.DataFrame):
+            files[f"{key}.csv"] = frame
+    conformance = _conformance_table(values)
+    if conformance is not None:
+        files["conformance.csv"] = conformance
     plan: SourcingPlan | None = values.get("sourcing_plan")
     if plan is not None and plan.explanation is not None:
         files["infeasibility.txt"] = plan.explanation.text()
@@ -186,8 +263,14 @@ def results_files(values: dict[str, Any], report_html: str | None) -> dict[str, 
     return files
 
 
-def export_assets(mining: bool = True, optimization: bool = True) -> list[dg.AssetsDefinition]:
-    """The `report` and `csv_exports` assets over the chosen parts of the pipeline."""
+def export_assets(
+    mining: bool = True, optimization: bool = True, steering: bool = False
+) -> list[dg.AssetsDefinition]:
+    """The `report` and `csv_exports` assets over the chosen parts of the pipeline.
+
+    With `steering` (the code location's full pipeline) they also read `kpi_history`, `drift`
+    and `conformance` (needs `mining`).
+    """
     names: list[str] = []
     if mining:
         names += ["event_log", "process_models", *MINED_KEYS]
@@ -195,11 +278,13 @@ def export_assets(mining: bool = True, optimization: bool = True) -> list[dg.Ass
         names += ["process_kpis"]
     if optimization:
         names += ["cost_model", *PLAN_KEYS]
+    if steering and mining:
+        names += list(STEERING_KEYS)
     ins = {name: dg.AssetIn(name) for name in names}
 
     @dg.asset(name="report", group_name="exports", ins=ins, kinds={"html"})
     def report(
-        context: dg.AssetExecutionContext, progress: Progress, **values: Any
+        context: dg.AssetExecutionContext, output: BpoOutput, progress: Progress, **values: Any
     ) -> dg.Output[str]:
         """A one-page report for decision makers, self-contained: opens offline and prints.
 
@@ -207,7 +292,7 @@ def export_assets(mining: bool = True, optimization: bool = True) -> list[dg.Ass
         sensitivities, cost versus risk, the KPI table and the process maps.
         """
         progress.step(context, "writing the report")
-        html = render_report(build_report_data(values))
+        html = render_report(build_report_data(values, out_folder=output.folder))
         return dg.Output(html, metadata={"size_kb": dg.MetadataValue.float(len(html) / 1024)})
 
     @dg.asset(
@@ -227,7 +312,7 @@ def export_assets(mining: bool = True, optimization: bool = True) -> list[dg.Ass
         Every CSV file of the study, the process models, the normalized log and the report.
         """
         report_html = values.pop("report")
-        files = results_files(values, report_html)
+        files = results_files(values, report_html, output.folder)
         progress.step(context, f"publishing {len(files)} files to {output.folder}")
         published = _publish(output.folder, files)
         rows = {

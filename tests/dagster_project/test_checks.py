@@ -150,6 +150,7 @@ def test_the_optimization_subgraph_on_i1_publishes_the_section_7_files(
         ".bpo-results",
         "break_even.csv",
         "cost_breakdown.csv",
+        "inputs.json",
         "pareto.csv",
         "providers.csv",
         "report.html",

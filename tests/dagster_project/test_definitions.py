@@ -20,12 +20,22 @@ GROUPS = {
     "csv_exports": "exports",
     "report": "exports",
 }
+"""SPEC §8's asset keys and groups, unchanged."""
+
+STEERING = {
+    "monthly_event_log": "steering",
+    "monthly_kpis": "steering",
+    "kpi_history": "steering",
+    "drift": "steering",
+    "conformance": "steering",
+}
+"""Issue 8's assets, in their own group."""
 
 
 def test_asset_keys_and_groups_are_those_of_spec_8() -> None:
     graph = defs.resolve_asset_graph()
     found = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert found == GROUPS
+    assert found == GROUPS | STEERING
 
 
 def test_every_asset_has_a_business_description() -> None:
@@ -47,6 +57,7 @@ def test_asset_checks_and_which_block() -> None:
         ("event_log", "event_log_quality"): False,
         ("cost_model", "cost_model_valid"): True,
         ("sourcing_plan", "plan_feasible"): True,
+        ("drift", "kpi_drift"): False,
     }
 
 
@@ -64,11 +75,27 @@ def test_dependencies_follow_the_data_flow() -> None:
     assert parents("sourcing_plan") == {"cost_model"}
     assert parents("pareto_front") == {"cost_model", "sourcing_plan"}
     assert "report" in parents("csv_exports")
+    assert parents("monthly_event_log") == {"event_log"}
+    assert parents("monthly_kpis") == {"monthly_event_log"}
+    assert parents("kpi_history") == {"event_log"}
+    assert parents("drift") == {"kpi_history", "event_log"}
+    assert {"kpi_history", "drift", "conformance"} <= parents("csv_exports")
 
 
 def test_job_schedule_and_sensor() -> None:
     job = defs.resolve_job_def("bpo_pipeline")
-    assert len(job.asset_layer.selected_asset_keys) == 13
+    selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert selected == set(GROUPS) | {"kpi_history", "drift", "conformance"}
+    assert job.partitions_def is None
+    monthly = defs.resolve_job_def("monthly_history")
+    assert isinstance(monthly.partitions_def, dg.MonthlyPartitionsDefinition)
+    assert monthly.partitions_def.get_partition_keys()[0] == "2025-01-01"
+    reoptimize = defs.resolve_job_def("reoptimize")
+    assert {k.to_user_string() for k in reoptimize.asset_layer.selected_asset_keys} == {
+        "cost_model", "sourcing_plan", "break_even", "sensitivity", "pareto_front",
+        "report", "csv_exports",
+    }  # fmt: skip
+    assert defs.resolve_sensor_def("kpis_or_costs_changed").job_name == "reoptimize"
     schedule = defs.resolve_schedule_def("monthly_sourcing_review")
     assert schedule.cron_schedule == "0 6 1 * *"
     assert schedule.execution_timezone == "Europe/Berlin"
