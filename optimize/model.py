@@ -71,9 +71,13 @@ class SolverConfig:
         seed: Random seed (CP-SAT `random_seed`).
         hint: A plan to hint (every decision variable), e.g. the previous optimum.
         safe_presolve: Work around a CP-SAT 9.15 presolve bug (seen on the 1,000-process
-            benchmark, like google/or-tools#5274: a model with a verified feasible complete hint
-            declared INFEASIBLE by presolve) by presolving without dual reductions and probing,
-            and by re-checking any INFEASIBLE verdict with presolve off.
+            benchmark, like google/or-tools#5274: presolve turns a model whose complete hint —
+            even the status quo — is feasible into an infeasible one) by switching off the
+            presolve step that breaks it (inclusion detection, `presolve_inclusion_work_limit
+            = 0`), and by re-checking any INFEASIBLE verdict with presolve off.
+        gap_limit: Stop as soon as (objective − bound) / objective ≤ this (0 = prove
+            optimality). A run stopped by it reports `feasible` with its gap unless the bound
+            met the objective.
     """
 
     time_limit_s: float = 60.0
@@ -81,6 +85,7 @@ class SolverConfig:
     seed: int = 0
     hint: Plan | None = None
     safe_presolve: bool = True
+    gap_limit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,8 @@ class SolveResult:
     """Outcome of one solve.
 
     Attributes:
-        status: `optimal`, `feasible` (time limit hit with a plan; see `gap`), `infeasible`, or
-            `unknown` (time limit hit without any plan).
+        status: `optimal`, `feasible` (time limit or `SolverConfig.gap_limit` hit with a plan;
+            see `gap`), `infeasible`, or `unknown` (time limit hit without any plan).
         plan: The best plan found, or None.
         objective_cents: Its annual cost in cents (equals the evaluator's total), or None.
         bound_cents: Best proven lower bound in cents, or None.
@@ -612,16 +617,33 @@ def build_model(
     return _Model(instance, restrictions or Restrictions(), explain)
 
 
+_SMALL_PORTFOLIO = 3
+"""Up to this many workers CP-SAT's default portfolio has no LP-heavy (`max_lp`) worker."""
+
+
 def _solver(config: SolverConfig, presolve: bool) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = config.time_limit_s
     solver.parameters.num_workers = config.workers
     solver.parameters.random_seed = config.seed
+    if config.gap_limit > 0:
+        solver.parameters.relative_gap_limit = config.gap_limit
+    # The LP relaxation of this model is tight (CP-SAT's root bound is 0.12 % below the optimum
+    # on the 1,000-process benchmark; with the providers fixed, 0.001 %), but only with every
+    # constraint linearised: CP-SAT's `default_lp` worker (linearisation level 1) leaves the
+    # clauses out of its LP and its bound stalls ~9 % below (bench/README.md). Few workers get
+    # no `max_lp` worker in CP-SAT's portfolio, so the full-problem workers are `max_lp`
+    # (search with the full LP) and `objective_lb_search_max_lp` (raises the bound, which is
+    # what proving optimality needs).
+    if config.workers <= 1:
+        solver.parameters.linearization_level = 2
+    elif config.workers <= _SMALL_PORTFOLIO:
+        solver.parameters.subsolvers.extend(["max_lp", "objective_lb_search_max_lp"])
+        solver.parameters.num_full_subsolvers = 2
     if not presolve:
         solver.parameters.cp_model_presolve = False
     elif config.safe_presolve:
-        solver.parameters.keep_all_feasible_solutions_in_presolve = True
-        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.presolve_inclusion_work_limit = 0
     return solver
 
 
@@ -689,5 +711,7 @@ def solve(
     objective = round(solver.objective_value)
     bound = int(-(-solver.best_objective_bound // 1))
     bound = min(bound, objective)
+    if status == "optimal" and bound < objective:
+        status = "feasible"  # stopped by `gap_limit`, not proven optimal
     gap = 0.0 if status == "optimal" else (objective - bound) / max(1, abs(objective))
     return SolveResult(status, built.extract(solver), objective, bound, gap, seconds, size)

@@ -23,7 +23,8 @@ from optimize.instance import (
     round_half_up,
     to_cents,
 )
-from optimize.model import SolverConfig, fte_text, money, solve
+from optimize.model import SolverConfig, _solver, fte_text, money, solve
+from tests.optimize.instances import eur, i3
 
 
 def proc(pid: str, cases: int = 1_000, cost: int = 10_000, **kw: object) -> ProcessData:
@@ -366,3 +367,41 @@ def test_rebate_and_governance_are_rounded_per_invoice_item() -> None:
     assert cost == 26
     ev = evaluate(inst, plan)
     assert (ev.components["rebates"], ev.components["governance"]) == (-26, 2)
+
+
+def test_solver_parameters_full_lp_and_presolve_workaround() -> None:
+    # Two workers: both full-problem workers linearise every constraint (`max_lp`), one of them
+    # raises the bound; presolve without inclusion detection (the CP-SAT 9.15 presolve bug).
+    two = _solver(SolverConfig(workers=2), presolve=True).parameters
+    assert list(two.subsolvers) == ["max_lp", "objective_lb_search_max_lp"]
+    assert two.num_full_subsolvers == 2
+    assert two.presolve_inclusion_work_limit == 0
+    assert two.relative_gap_limit == 0
+    one = _solver(SolverConfig(workers=1), presolve=True).parameters
+    assert (one.linearization_level, list(one.subsolvers)) == (2, [])
+    # Eight workers: CP-SAT's own portfolio (it has a `max_lp` worker from four workers on).
+    eight = _solver(SolverConfig(workers=8), presolve=True).parameters
+    assert (list(eight.subsolvers), eight.linearization_level) == ([], 1)
+    unsafe = _solver(SolverConfig(safe_presolve=False), presolve=True).parameters
+    assert unsafe.presolve_inclusion_work_limit != 0
+    off = _solver(SolverConfig(), presolve=False).parameters
+    assert not off.cp_model_presolve
+    assert _solver(SolverConfig(gap_limit=0.001), presolve=True).parameters.relative_gap_limit == (
+        0.001
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gap_limit_stops_with_a_consistent_plan(workers: int) -> None:
+    inst = i3()
+    best = solve(inst, SolverConfig(workers=workers))
+    assert (best.status, best.objective_cents, best.gap) == ("optimal", eur(195_000), 0.0)
+    res = solve(inst, SolverConfig(workers=workers, gap_limit=0.5))
+    assert res.plan is not None and res.objective_cents is not None and res.bound_cents is not None
+    check_consistency(inst, res.objective_cents, res.plan)
+    assert res.bound_cents <= best.objective_cents <= res.objective_cents
+    assert res.gap is not None and res.gap <= 0.5
+    if res.status == "optimal":
+        assert (res.bound_cents, res.gap) == (res.objective_cents, 0.0)
+    else:
+        assert res.status == "feasible" and res.bound_cents < res.objective_cents
