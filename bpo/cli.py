@@ -141,8 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--costs", metavar="FILE")
 
     ui = sub.add_parser("ui", help="the Dagster UI (same as `make ui`)")
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; to expose the UI, "
+        "put it behind an authenticating reverse proxy, see the README)",
+    )
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     return parser
 
 
@@ -301,8 +306,25 @@ def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+    _print_warnings(values, inputs)
     _summary(command, values, out, seconds, result.run_id)
     return EXIT_OK
+
+
+def _print_warnings(values: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """Print the data-quality and cost-model warnings of a run (SPEC §4: reported, not hidden)."""
+    from pipelines.quality import check_quality  # noqa: PLC0415
+
+    log = values.get("event_log")
+    if log is not None:
+        source = ", ".join(inputs.get("sources") or []) or "event_log"
+        for warning in check_quality(log, source).warnings:
+            print(warning, file=sys.stderr)
+    model = values.get("cost_model")
+    if model is not None:
+        source = model.cost_file or "costs"
+        for text in model.warnings:
+            print(f"warning: {source}: {text}", file=sys.stderr)
 
 
 def _infeasible(values: dict[str, Any], plan: Any, out: Path) -> int:

@@ -5,12 +5,17 @@ is written is that folder swapped into place, under an exclusive lock on the hid
 file `.DIR.lock`. A run that fails or is killed before the swap leaves `DIR` exactly as it was;
 two concurrent runs end with one complete set of files. On Linux the swap is a single
 `renameat2(RENAME_EXCHANGE)`; elsewhere it is two renames in a row under the lock.
+
+A writer holds a shared `flock` on its temporary folder while it lives. A run killed before
+its swap (SIGKILL, power loss) leaves its `DIR.tmp-*` behind, unlocked: the next publication
+removes such folders (and `DIR.old-*` leftovers) under the lock before it starts.
 """
 
 import contextlib
 import ctypes
 import ctypes.util
 import fcntl
+import glob
 import os
 import shutil
 import uuid
@@ -73,6 +78,38 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
+def _claim(staging: Path) -> int:
+    """Hold a shared lock on our temporary folder for as long as this process lives."""
+    fd = os.open(staging, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _remove_stale(target: Path) -> None:
+    """Delete temporary folders of earlier runs that died before their swap (call under lock).
+
+    A folder whose writer is alive is locked by it and kept; the kernel drops the lock of a
+    killed process, so an unlocked `DIR.tmp-*` is garbage. `DIR.old-*` only exists between a
+    finished swap and its deletion, so it is garbage too (deleting it twice is harmless).
+    """
+    name = glob.escape(target.name)
+    for stale in target.parent.glob(f"{name}.tmp-*"):
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its writer is alive
+        else:
+            shutil.rmtree(stale, ignore_errors=True)
+        finally:
+            os.close(fd)
+    for old in target.parent.glob(f"{name}.old-*"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
     with lock_path.open("a") as handle:
@@ -102,15 +139,19 @@ def publish(out_dir: str | Path, files: Mapping[str, FileContent]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:12]
     staging = target.with_name(f"{target.name}.tmp-{tag}")
-    try:
+    lock = target.with_name(f".{target.name}.lock")
+    with _locked(lock):
+        _remove_stale(target)
         staging.mkdir()
+        claim = _claim(staging)
+    try:
         for rel, content in files.items():
             relative = Path(rel)
             if relative.is_absolute() or ".." in relative.parts:
                 raise ValueError(f"results file name must be relative: {rel}")
             _write_one(staging / relative, content)
         (staging / MARKER).write_text("written by bpo; replaced as a whole on each run\n")
-        with _locked(target.with_name(f".{target.name}.lock")):
+        with _locked(lock):
             _check_target(target)
             if target.exists() and _exchange(staging, target):
                 old = staging  # after the exchange the staging name holds the old folder
@@ -121,6 +162,7 @@ def publish(out_dir: str | Path, files: Mapping[str, FileContent]) -> Path:
                 staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
     finally:
+        os.close(claim)
         if staging.exists() and staging != target:
             shutil.rmtree(staging, ignore_errors=True)
     return target

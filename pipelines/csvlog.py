@@ -17,6 +17,8 @@ from pipelines.errors import InputError, Problem
 from pipelines.xes import GZIP_MAGIC
 
 DELIMITERS = (",", ";", "\t")
+OTHER_DELIMITERS = ("|", "^", "~", "#")
+"""Unsupported separators some exports use; the error names them when they merge columns."""
 _SNIFF_CHARS = 64 * 1024
 
 
@@ -109,7 +111,37 @@ def read_csv(path: Path, source: str) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(Problem(source, f"cannot read as CSV: {first}")) from None
-    return frame.rename({c: c.strip() for c in frame.columns if c != c.strip()})
+    if frame.width == 1:
+        _refuse_other_delimiter(frame.columns[0], source)
+    stripped = [c.strip() for c in frame.columns]
+    repeated = sorted({c for c in stripped if stripped.count(c) > 1})
+    if repeated:
+        names = ", ".join(f"'{c}'" for c in repeated)
+        raise InputError(
+            Problem(
+                source,
+                f"the header repeats the column name(s) {names} (spaces around names ignored); "
+                "give every column a unique, non-empty name",
+                1,
+            )
+        )
+    return frame.rename(dict(zip(frame.columns, stripped, strict=True)))
+
+
+def _refuse_other_delimiter(header: str, source: str) -> None:
+    """One column whose header holds an unsupported separator: name it instead of 3 misses."""
+    found = [d for d in OTHER_DELIMITERS if d in header]
+    if found:
+        shown = header if len(header) <= 80 else header[:77] + "..."
+        raise InputError(
+            Problem(
+                source,
+                f"only one column found ('{shown}'): the header looks separated by "
+                f"'{found[0]}', but the delimiter must be ',', ';' or tab; re-export the CSV "
+                "with one of them",
+                1,
+            )
+        )
 
 
 def _is_cp1252(data: bytes) -> bool:
