@@ -9,9 +9,13 @@ Per process:
 3. **Inductive Miner** (`pm4py.discover_petri_net_inductive`, noise threshold 0 = plain IM)
    on a small log with *one trace per kept variant*: plain IM only uses which
    directly-follows relations occur, not how often, so this gives the same model as the
-   filtered full log while staying fast. The Petri net is converted to BPMN
-   (`pm4py.convert_to_bpmn`) and written to `models/<process>.pnml` and `.bpmn`; both files
-   are read back with pm4py before the result is returned.
+   filtered full log while staying fast. When the filter cut some variants, plain IM on *all*
+   variants (the model pm4py discovers on the full log) is also discovered and checked, and
+   used instead when its precision is higher (its fitness is 1): the filtered variants can
+   generalise into a loop or parallel block that allows more behaviour than the full log.
+   The Petri net is converted to BPMN (`pm4py.convert_to_bpmn`) and written to
+   `models/<process>.pnml` and `.bpmn`; both files are read back with pm4py before the
+   result is returned.
 4. **Fitness** — token-based replay (Berti & van der Aalst 2019) of each distinct variant of
    the *full* process log once (`pm4py.conformance_diagnostics_token_based_replay`), weighted
    by its number of cases: fitness = ½(1 − Σ c·missing / Σ c·consumed) +
@@ -206,6 +210,22 @@ def _weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Mar
     return 1.0 - sum_ee / sum_at if sum_at > 0 else 1.0
 
 
+def _discover_and_check(
+    kept: pl.DataFrame, table: pl.DataFrame
+) -> tuple[PetriNet, Marking, Marking, float, float]:
+    """Inductive Miner on the `kept` variants; fitness and precision on all of `table`."""
+    net, im, fm = pm4py.discover_petri_net_inductive(
+        _trace_frame(kept).to_pandas(), noise_threshold=0.0, **_KEYS
+    )
+    diagnostics = pm4py.conformance_diagnostics_token_based_replay(
+        _trace_frame(table).to_pandas(), net, im, fm, return_diagnostics_dataframe=True, **_KEYS
+    )
+    fitness = _weighted_fitness(
+        pl.from_pandas(diagnostics).with_columns(pl.col("case_id").cast(pl.String)), table
+    )
+    return net, im, fm, fitness, _weighted_precision(table, net, im, fm)
+
+
 def discover_process(
     log_of_one_process: pl.DataFrame,
     process: str,
@@ -243,16 +263,15 @@ def discover_process(
     kept = table.filter((pl.col("cases").cum_sum() - pl.col("cases")) < need)
     kept_cases = int(kept["cases"].sum())
 
-    net, im, fm = pm4py.discover_petri_net_inductive(
-        _trace_frame(kept).to_pandas(), noise_threshold=0.0, **_KEYS
-    )
-    diagnostics = pm4py.conformance_diagnostics_token_based_replay(
-        _trace_frame(table).to_pandas(), net, im, fm, return_diagnostics_dataframe=True, **_KEYS
-    )
-    fitness = _weighted_fitness(
-        pl.from_pandas(diagnostics).with_columns(pl.col("case_id").cast(pl.String)), table
-    )
-    precision = _weighted_precision(table, net, im, fm)
+    net, im, fm, fitness, precision = _discover_and_check(kept, table)
+    if kept.height < table.height:
+        # Plain IM on every variant (what pm4py gives on the full log) can be the more precise
+        # model when the filtered variants generalise into a loop or a parallel block; use it
+        # then (its fitness is 1 by construction), else keep the noise-filtered model.
+        full = _discover_and_check(table, table)
+        if full[4] > precision:
+            net, im, fm, fitness, precision = full
+            kept, kept_cases = table, total_cases
 
     visible = sorted(
         (t for t in net.transitions if t.label is not None), key=lambda t: int(t.label[1:])

@@ -35,6 +35,8 @@ per case are the sum of all events' handling hours divided by the number of case
 source `none` they are null, never a silent zero.
 """
 
+from typing import TypeVar
+
 import polars as pl
 
 from pipelines.schema import ACTIVITY, PROCESS, RESOURCE, START_TIMESTAMP, TIMESTAMP
@@ -50,6 +52,8 @@ NONE = "none"
 _US_PER_HOUR = 3_600_000_000.0
 _ROW = "__row"
 
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
 
 def _hours(expr: pl.Expr) -> pl.Expr:
     """Duration expression → float hours."""
@@ -57,10 +61,10 @@ def _hours(expr: pl.Expr) -> pl.Expr:
 
 
 def add_handling(
-    log: pl.DataFrame,
+    log: Frame,
     cap_hours: float = 4.0,
     working_day_timezone: str = "UTC",
-) -> pl.DataFrame:
+) -> Frame:
     """Add `handling_hours` (Float64, null where unknown) and `handling_source` to each event.
 
     See the module docstring for the exact method. Vectorised: one sort by resource and
@@ -68,14 +72,15 @@ def add_handling(
 
     Args:
         log: Normalized event log (needs `process, activity, timestamp, start_timestamp,
-            resource`).
+            resource`), eager or lazy.
         cap_hours: Longest gap since the resource's previous completion taken as handling.
         working_day_timezone: Time zone whose calendar dates define a working day.
 
     Returns:
-        The log, same row order, with the two columns added (replaced if present).
+        The log, same row order, with the two columns added (replaced if present); a
+        LazyFrame for a LazyFrame (nothing is computed then).
     """
-    base = log.drop([HANDLING_HOURS, HANDLING_SOURCE], strict=False).with_row_index(_ROW)
+    base = log.lazy().drop([HANDLING_HOURS, HANDLING_SOURCE], strict=False).with_row_index(_ROW)
     measured = pl.when(pl.col(TIMESTAMP) >= pl.col(START_TIMESTAMP)).then(
         _hours(pl.col(TIMESTAMP) - pl.col(START_TIMESTAMP))
     )
@@ -130,7 +135,7 @@ def add_handling(
         .then(pl.lit(ESTIMATED))
         .otherwise(pl.lit(NONE))
     )
-    return (
+    out = (
         base.sort(_ROW)
         .with_columns(hours.alias(HANDLING_HOURS), source.alias(HANDLING_SOURCE))
         .drop(
@@ -142,13 +147,14 @@ def add_handling(
             "__act_gap_median",
         )
     )
+    return out.collect() if isinstance(log, pl.DataFrame) else out
 
 
-def process_handling(log_with_handling: pl.DataFrame) -> pl.DataFrame:
+def process_handling(log_with_handling: Frame) -> Frame:
     """Per process: total handling hours and the `handling_time_source`.
 
     Args:
-        log_with_handling: Output of `add_handling`.
+        log_with_handling: Output of `add_handling`, eager or lazy.
 
     Returns:
         Frame `process, handling_hours_total, handling_time_source`; the total is null when
@@ -157,8 +163,9 @@ def process_handling(log_with_handling: pl.DataFrame) -> pl.DataFrame:
     src = pl.col(HANDLING_SOURCE)
     n_measured = (src == MEASURED).sum()
     n_estimated = (src == ESTIMATED).sum()
-    return (
-        log_with_handling.group_by(PROCESS)
+    out = (
+        log_with_handling.lazy()
+        .group_by(PROCESS)
         .agg(
             __total=pl.col(HANDLING_HOURS).sum(),
             __m=n_measured,
@@ -178,3 +185,4 @@ def process_handling(log_with_handling: pl.DataFrame) -> pl.DataFrame:
         )
         .select(PROCESS, "handling_hours_total", "handling_time_source")
     )
+    return out.collect() if isinstance(log_with_handling, pl.DataFrame) else out

@@ -28,7 +28,7 @@ Definitions (the README repeats them):
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
@@ -135,9 +135,13 @@ class MinedTables:
     system_usage: pl.DataFrame
 
 
-def _prepare(log: pl.DataFrame) -> pl.DataFrame:
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def _prepare(log: Frame) -> Frame:
     """Check the required columns, add missing optional ones as nulls, cast to the schema."""
-    missing = [c for c in REQUIRED if c not in log.columns]
+    columns = log.collect_schema().names() if isinstance(log, pl.LazyFrame) else log.columns
+    missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise InputError(
             Problem(
@@ -146,19 +150,43 @@ def _prepare(log: pl.DataFrame) -> pl.DataFrame:
                 "pipelines.read.read_log or map the columns in the cost file's `mining:` section",
             )
         )
-    if log.height == 0:
-        raise InputError(Problem("event log", "the event log has no events: check the source"))
-    adds = [pl.lit(None, dtype).alias(c) for c, dtype in SCHEMA.items() if c not in log.columns]
+    if isinstance(log, pl.DataFrame) and log.height == 0:
+        raise _empty()
+    adds = [pl.lit(None, dtype).alias(c) for c, dtype in SCHEMA.items() if c not in columns]
     return log.with_columns(adds).with_columns(
         pl.col(c).cast(SCHEMA[c]) for c in SCHEMA if c in (START_TIMESTAMP, TIMESTAMP)
     )
 
 
-def observation_window(log: pl.DataFrame, config: MiningConfig) -> tuple[datetime, datetime]:
+def _empty() -> InputError:
+    return InputError(Problem("event log", "the event log has no events: check the source"))
+
+
+def _window_and_count(
+    log: pl.DataFrame | pl.LazyFrame, config: MiningConfig, engine: str
+) -> tuple[datetime | None, datetime | None, int]:
+    row = (
+        log.lazy()
+        .select(
+            lo=pl.min_horizontal(pl.col(START_TIMESTAMP).min(), pl.col(TIMESTAMP).min()),
+            hi=pl.col(TIMESTAMP).max(),
+            n=pl.len(),
+        )
+        .collect(engine=engine)
+        .row(0)
+    )
+    if config.observation_period is not None:
+        return config.observation_period[0], config.observation_period[1], row[2]
+    return row[0], row[1], row[2]
+
+
+def observation_window(
+    log: pl.DataFrame | pl.LazyFrame, config: MiningConfig
+) -> tuple[datetime, datetime]:
     """The annualisation window: the configured period, else first to last event of the log.
 
     Args:
-        log: Normalized event log.
+        log: Normalized event log (eager or lazy).
         config: Mining settings.
 
     Returns:
@@ -166,16 +194,8 @@ def observation_window(log: pl.DataFrame, config: MiningConfig) -> tuple[datetim
     """
     if config.observation_period is not None:
         return config.observation_period
-    row = log.select(
-        lo=pl.min_horizontal(pl.col(START_TIMESTAMP).min(), pl.col(TIMESTAMP).min()),
-        hi=pl.col(TIMESTAMP).max(),
-    ).row(0)
-    return row[0], row[1]
-
-
-def _observation_days(log: pl.DataFrame, config: MiningConfig) -> float:
-    start, end = observation_window(log, config)
-    return (end - start).total_seconds() / 86_400.0
+    start, end, _ = _window_and_count(log, config, "auto")
+    return start, end  # type: ignore[return-value]
 
 
 def _per_year(expr: pl.Expr, days: float) -> pl.Expr:
@@ -184,7 +204,7 @@ def _per_year(expr: pl.Expr, days: float) -> pl.Expr:
     return expr.cast(pl.Float64) * (DAYS_PER_YEAR / days)
 
 
-def _mode(frame: pl.DataFrame, keys: list[str], col: str, name: str) -> pl.DataFrame:
+def _mode(frame: pl.LazyFrame, keys: list[str], col: str, name: str) -> pl.LazyFrame:
     """Most frequent non-null value of `col` per `keys` (ties: alphabetically first)."""
     return (
         frame.filter(pl.col(col).is_not_null())
@@ -197,11 +217,11 @@ def _mode(frame: pl.DataFrame, keys: list[str], col: str, name: str) -> pl.DataF
     )
 
 
-def process_cases(log: pl.DataFrame) -> pl.DataFrame:
+def process_cases(log: Frame) -> Frame:
     """One row per process case: its variant, event count, first/last time, rework flag.
 
     Args:
-        log: Normalized event log.
+        log: Normalized event log (eager, or lazy for a lazy result).
 
     Returns:
         Frame `process, case_id, variant (list[str]), events, first, last, throughput_hours,
@@ -226,11 +246,19 @@ def process_cases(log: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def compute_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> MinedTables:
+def compute_tables(
+    log: pl.DataFrame | pl.LazyFrame, config: MiningConfig | None = None
+) -> MinedTables:
     """Compute the SPEC §5 KPI tables for every process in the log.
 
+    The tables are built as one lazy query plan. An eager log is computed in memory; a
+    `pl.LazyFrame` (e.g. `pipelines.read.scan_log` over Parquet parts) runs on polars'
+    streaming engine, so only the columns the KPIs need are read, in batches where the
+    operation allows (the sorts of the handling-time and ordering steps need their columns
+    in memory; see bench/README.md, "Scaling beyond memory"). Both give the same tables.
+
     Args:
-        log: Normalized event log (SPEC §4); extra columns are ignored.
+        log: Normalized event log (SPEC §4), eager or lazy; extra columns are ignored.
         config: Mining settings; defaults to `MiningConfig()`.
 
     Returns:
@@ -240,29 +268,45 @@ def compute_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> Min
         InputError: The log lacks a required column or has no events.
     """
     config = config or MiningConfig()
-    log = _prepare(log)
-    days = _observation_days(log, config)
-    log = add_handling(log, config.handling_gap_cap_hours, config.working_day_timezone)
+    engine = "streaming" if isinstance(log, pl.LazyFrame) else "auto"
+    prepared = _prepare(log)
+    lazy = prepared.lazy().select(*SCHEMA)
+    if engine == "streaming":
+        # No table shows case ids: a categorical code (4 bytes) orders and groups them alike.
+        lazy = lazy.with_columns(pl.col(CASE_ID).cast(pl.Categorical))
+    start, end, n_events = _window_and_count(lazy, config, engine)
+    if n_events == 0:
+        raise _empty()
+    days = (end - start).total_seconds() / 86_400.0  # type: ignore[operator]
+    handled = add_handling(lazy, config.handling_gap_cap_hours, config.working_day_timezone)
+    if engine == "auto":
+        handled = handled.collect().lazy()  # computed once, shared by the four tables
 
-    pcases = process_cases(log)
-    variants = (
+    def small(query: pl.LazyFrame) -> pl.LazyFrame:
+        """Streaming: compute an aggregate on its own, so one heavy step runs at a time."""
+        return query.collect(engine=engine).lazy() if engine == "streaming" else query
+
+    pcases = process_cases(handled.select(PROCESS, CASE_ID, ACTIVITY, TIMESTAMP, START_TIMESTAMP))
+    variants = small(
         pcases.group_by([PROCESS, "variant"])
         .len()
         .group_by(PROCESS)
         .agg(variants=pl.len(), __top=pl.col("len").max())
     )
-    case_stats = pcases.group_by(PROCESS).agg(
-        cases=pl.len().cast(pl.Int64),
-        median_throughput_hours=pl.col("throughput_hours").median(),
-        p90_throughput_hours=pl.col("throughput_hours").quantile(0.9, "linear"),
-        rework_rate=pl.col("rework").mean(),
+    case_stats = small(
+        pcases.group_by(PROCESS).agg(
+            cases=pl.len().cast(pl.Int64),
+            median_throughput_hours=pl.col("throughput_hours").median(),
+            p90_throughput_hours=pl.col("throughput_hours").quantile(0.9, "linear"),
+            rework_rate=pl.col("rework").mean(),
+        )
     )
 
-    system_usage = (
-        log.filter(pl.col(SYSTEM).is_not_null())
+    system_usage = small(
+        handled.filter(pl.col(SYSTEM).is_not_null())
         .group_by([PROCESS, SYSTEM])
         .agg(events=pl.len().cast(pl.Int64))
-        .join(log.group_by(PROCESS).agg(__n=pl.len()), on=PROCESS)
+        .join(handled.group_by(PROCESS).agg(__n=pl.len()), on=PROCESS)
         .with_columns(
             events_per_year=_per_year(pl.col("events"), days),
             share_of_process_events=pl.col("events") / pl.col("__n"),
@@ -276,15 +320,17 @@ def compute_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> Min
         .agg(systems=pl.col(SYSTEM).sort().str.join(";"))
     )
 
-    event_stats = log.group_by(PROCESS).agg(
-        events=pl.len().cast(pl.Int64),
-        activities=pl.col(ACTIVITY).n_unique().cast(pl.Int64),
-        resources=pl.col(RESOURCE).drop_nulls().n_unique().cast(pl.Int64),
+    event_stats = small(
+        handled.group_by(PROCESS).agg(
+            events=pl.len().cast(pl.Int64),
+            activities=pl.col(ACTIVITY).n_unique().cast(pl.Int64),
+            resources=pl.col(RESOURCE).drop_nulls().n_unique().cast(pl.Int64),
+        )
     )
     kpis = (
         event_stats.join(case_stats, on=PROCESS)
         .join(variants, on=PROCESS)
-        .join(process_handling(log), on=PROCESS)
+        .join(small(process_handling(handled)), on=PROCESS)
         .join(systems, on=PROCESS, how="left")
         .with_columns(
             observation_days=pl.lit(days, pl.Float64),
@@ -306,20 +352,23 @@ def compute_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> Min
 
     minutes = pl.col(HANDLING_HOURS) * 60.0
     activity_stats = (
-        log.group_by([PROCESS, ACTIVITY])
-        .agg(
-            executions=pl.len().cast(pl.Int64),
-            mean_handling_minutes=minutes.mean(),
-            median_handling_minutes=minutes.median(),
-            resources=pl.col(RESOURCE).drop_nulls().n_unique().cast(pl.Int64),
+        small(
+            handled.group_by([PROCESS, ACTIVITY]).agg(
+                executions=pl.len().cast(pl.Int64),
+                mean_handling_minutes=minutes.mean(),
+                median_handling_minutes=minutes.median(),
+                resources=pl.col(RESOURCE).drop_nulls().n_unique().cast(pl.Int64),
+            )
         )
         .join(case_stats.select(PROCESS, "cases"), on=PROCESS)
         .with_columns(executions_per_case=pl.col("executions") / pl.col("cases"))
         .join(
-            _mode(log, [PROCESS, ACTIVITY], ROLE, "main_role"), on=[PROCESS, ACTIVITY], how="left"
+            small(_mode(handled, [PROCESS, ACTIVITY], ROLE, "main_role")),
+            on=[PROCESS, ACTIVITY],
+            how="left",
         )
         .join(
-            _mode(log, [PROCESS, ACTIVITY], SYSTEM, "main_system"),
+            small(_mode(handled, [PROCESS, ACTIVITY], SYSTEM, "main_system")),
             on=[PROCESS, ACTIVITY],
             how="left",
         )
@@ -327,7 +376,7 @@ def compute_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> Min
         .select(ACTIVITY_STATS_COLUMNS)
     )
 
-    ordered = log.select(CASE_ID, TIMESTAMP, PROCESS).sort(
+    ordered = handled.select(CASE_ID, TIMESTAMP, PROCESS).sort(
         [CASE_ID, TIMESTAMP], maintain_order=True
     )
     handovers = (
@@ -343,7 +392,12 @@ def compute_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> Min
         .sort(["from_process", "to_process"])
         .select(HANDOVER_COLUMNS)
     )
-    return MinedTables(kpis, activity_stats, handovers, system_usage)
+    queries = [kpis, activity_stats, handovers, system_usage]
+    if engine == "auto":
+        return MinedTables(*pl.collect_all(queries))
+    # One query at a time: each reads only its columns again, so the peak memory is that of
+    # the largest query, not of all four.
+    return MinedTables(*(query.collect(engine=engine) for query in queries))
 
 
 def with_model_quality(

@@ -303,6 +303,17 @@ def _check_not_null(frame: pl.DataFrame, column: str, label: str, s: NormalizeSe
         )
 
 
+def _run_start(gid: str) -> pl.Expr:
+    """True on the first row of each run of equal `gid` values."""
+    return (pl.col(gid) != pl.col(gid).shift(1)).fill_null(True)
+
+
+def _run_cum_sum(values: pl.Expr, first: str) -> pl.Expr:
+    """Cumulative sum of `values` restarting on every row where `first` is true."""
+    total = values.cum_sum()
+    return total - pl.when(first).then(total - values).forward_fill()
+
+
 def pair_lifecycle(frame: pl.DataFrame) -> pl.DataFrame:
     """Merge lifecycle start/complete events into one row per activity instance.
 
@@ -342,28 +353,38 @@ def pair_lifecycle(frame: pl.DataFrame) -> pl.DataFrame:
         ],
     )
     # Open starts before each event = reflected random walk: X - min(0, min X so far).
-    walk = ordered.with_columns(step.alias("_step")).with_columns(
-        pl.col("_step").cum_sum().over(keys).alias("_x")
+    # The frame is sorted by the keys, so each (case, activity, resource) group is a run of
+    # rows with one integer id; cumulative sums, minima and ranks restart at each run by
+    # arithmetic on whole columns instead of window functions over millions of tiny groups.
+    changed = pl.lit(False)
+    for key in keys:
+        changed = changed | pl.col(key).ne_missing(pl.col(key).shift(1))
+    walk = ordered.with_columns(
+        _gid=changed.cast(pl.Int64).cum_sum(), _step=step.cast(pl.Int64)
+    ).with_columns(_first=_run_start("_gid"))
+    span = 2 * (walk.height + 1) + 1  # larger than twice any |X|: runs cannot mix below
+    walk = (
+        walk.with_columns(_x=_run_cum_sum(pl.col("_step"), "_first"))
+        .with_columns(_cm=(pl.col("_x") - pl.col("_gid") * span).cum_min() + pl.col("_gid") * span)
+        .with_columns(
+            _m=pl.when("_first").then(0).otherwise(pl.col("_cm").shift(1)).clip(upper_bound=0)
+        )
+        .with_columns(((pl.col("_x") - pl.col("_step") - pl.col("_m")) > 0).alias("_matched"))
     )
-    walk = walk.with_columns(
-        pl.col("_x").cum_min().shift(1, fill_value=0).over(keys).clip(upper_bound=0).alias("_m")
-    ).with_columns(
-        ((pl.col("_x") - pl.col("_step") - pl.col("_m")) > 0).alias("_matched"),
-    )
-    completes = walk.filter(~is_start).with_columns(
+    completes = walk.filter(~is_start).with_columns(_first=_run_start("_gid"))
+    completes = completes.with_columns(
         pl.when(pl.col("_matched"))
-        .then(pl.col("_matched").cast(pl.UInt32).cum_sum().over(keys))
+        .then(_run_cum_sum(pl.col("_matched").cast(pl.Int64), "_first"))
         .otherwise(None)
         .alias("_rank")
     )
-    starts = (
-        walk.filter(is_start)
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over(keys).alias("_rank"))
-        .select([*keys, "_rank", pl.col(TIMESTAMP).alias("_start")])
+    starts = walk.filter(is_start).with_columns(_first=_run_start("_gid"))
+    starts = starts.with_columns(_i=pl.int_range(pl.len(), dtype=pl.Int64)).select(
+        "_gid",
+        (pl.col("_i") - pl.when("_first").then(pl.col("_i")).forward_fill() + 1).alias("_rank"),
+        pl.col(TIMESTAMP).alias("_start"),
     )
-    paired = completes.join(
-        starts, on=[*keys, "_rank"], how="left", nulls_equal=True, maintain_order="left"
-    )
+    paired = completes.join(starts, on=["_gid", "_rank"], how="left", maintain_order="left")
     start_col = (
         pl.coalesce(pl.col("_start"), pl.col(START_TIMESTAMP))
         if START_TIMESTAMP in paired.columns
@@ -376,7 +397,9 @@ def pair_lifecycle(frame: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         paired.with_columns(start_col.alias(START_TIMESTAMP))
-        .drop("_step", "_x", "_m", "_matched", "_rank", "_start", LIFECYCLE)
+        .drop(
+            "_gid", "_first", "_step", "_x", "_cm", "_m", "_matched", "_rank", "_start", LIFECYCLE
+        )
         .join(unmatched, on=CASE_ID, how="left")
         .sort(ROW)
     )

@@ -16,8 +16,18 @@ import polars as pl
 
 from pipelines import csvlog, ocel, sql, xes
 from pipelines.errors import InputError, Problem
-from pipelines.normalize import NormalizeSettings, normalize
-from pipelines.schema import CASE_ID, COLUMNS, TIMESTAMP
+from pipelines.normalize import LIFECYCLE, NormalizeSettings, match_columns, normalize
+from pipelines.schema import (
+    ACTIVITY,
+    CASE_ID,
+    COLUMNS,
+    PROCESS,
+    RESOURCE,
+    SCHEMA,
+    SYSTEM,
+    TIMESTAMP,
+    TS_DTYPE,
+)
 
 SUPPORTED = (
     ".xes, .xes.gz, .csv, .csv.gz, .parquet, OCEL 2.0 (.jsonocel, .xmlocel, .sqlite, .json, "
@@ -140,6 +150,93 @@ def read_logs(
     order = [*COLUMNS, *[c for c in head if c not in COLUMNS]]
     log = log.select(*order, *[c for c in log.columns if c not in order])
     return log.sort([CASE_ID, TIMESTAMP], maintain_order=True)
+
+
+def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) -> pl.LazyFrame:
+    """Open a Parquet source lazily as the normalized event log (nothing is read yet).
+
+    For logs larger than memory: `mining.kpis.compute_tables` runs a LazyFrame on polars'
+    streaming engine and reads only the columns it needs. `src` is a Parquet file, a folder of
+    Parquet parts (`*.parquet`, read in name order) or a glob. The source must hold one row
+    per completed activity instance with typed timestamps (Parquet written by `bpo sample`,
+    by polars/pandas/Spark…); column names are matched as in `read_log`, naive timestamps are
+    read in `options.timezone`. Rows keep the source order (`read_log` sorts by case and
+    time; the KPIs are the same when the source is in that order, as `bpo sample` writes it).
+    A database URI is fetched by its driver into memory and then handed on lazily.
+
+    Args:
+        src: Parquet file, folder or glob; or a `sqlite:///…` / `postgresql://…` URI.
+        options: Column mapping, time zone, systems and exclusions (as for `read_log`).
+
+    Returns:
+        A LazyFrame with the `pipelines.schema.SCHEMA` columns first.
+
+    Raises:
+        InputError: Unreadable source, missing required column, untyped timestamps, or a
+            lifecycle column (start/complete pairs need `read_log`).
+    """
+    text = os.fspath(src)
+    _check_timezone(options.timezone, sql.mask_password(text))
+    if sql.is_sql_uri(text):
+        return read_log(text, options).lazy()
+    path = Path(text)
+    pattern: str | Path = path
+    if path.is_dir():
+        pattern = path / "*.parquet"
+    elif not any(ch in text for ch in "*?["):
+        _check_readable(path, text)
+    try:
+        frame = pl.scan_parquet(pattern)
+        names = frame.collect_schema().names()
+        schema = frame.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(Problem(text, f"cannot read as Parquet: {first}")) from None
+    settings = _settings(text, _stem(path) if path.is_file() else path.name, options, "row")
+    found = match_columns(names, settings)
+    if LIFECYCLE in found:
+        raise InputError(
+            Problem(
+                text,
+                f"column '{found[LIFECYCLE]}' holds lifecycle transitions: scan_log needs one "
+                "row per completed activity instance; read this log with read_log instead",
+            )
+        )
+    columns: list[pl.Expr] = []
+    for target, dtype in SCHEMA.items():
+        if target not in found:
+            columns.append(pl.lit(None, dtype).alias(target))
+            continue
+        column, source_type = found[target], schema[found[target]]
+        if dtype == TS_DTYPE:
+            if not isinstance(source_type, pl.Datetime | pl.Date):
+                raise InputError(
+                    Problem(
+                        text,
+                        f"column '{column}' is {source_type}, not a timestamp: scan_log needs "
+                        "typed timestamps; read this log with read_log, which parses text",
+                    )
+                )
+            expr = pl.col(column).cast(pl.Datetime("us", getattr(source_type, "time_zone", None)))
+            if getattr(source_type, "time_zone", None) is None:
+                expr = expr.dt.replace_time_zone(options.timezone)
+            columns.append(expr.dt.convert_time_zone("UTC").alias(target))
+        else:
+            columns.append(pl.col(column).cast(pl.String).alias(target))
+    rest = [pl.col(c) for c in names if c not in found.values() and c not in SCHEMA]
+    log = frame.select(*columns, *rest)
+    log = log.with_columns(pl.col(PROCESS).fill_null(settings.default_process))
+    if options.activity_to_system:
+        log = log.with_columns(
+            pl.col(SYSTEM).fill_null(
+                pl.col(ACTIVITY).replace_strict(
+                    dict(options.activity_to_system), default=None, return_dtype=pl.String
+                )
+            )
+        )
+    if options.exclude_resources:
+        log = log.filter(~pl.col(RESOURCE).is_in(list(options.exclude_resources)).fill_null(False))
+    return log
 
 
 def detect_format(path: Path, source: str) -> str:

@@ -18,7 +18,7 @@ def test_report_renders_its_charts(browser, demo_home: Path, artifacts: Path) ->
         "Array.from(document.querySelectorAll('svg.chart'))"
         ".map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })"
     )
-    assert len(sizes) == 3  # waterfall, tornado, Pareto
+    assert len(sizes) == 4  # waterfall, tornado, Pareto, KPI history
     assert all(w > 300 and h > 150 for w, h in sizes)
     maps = page.evaluate(
         "Array.from(document.querySelectorAll('figure.map img')).map(i => i.naturalWidth)"
