@@ -193,15 +193,18 @@ def kpi_history(
     return dg.Output(history, metadata=metadata)
 
 
+_DEFAULT_DRIFT = DriftThresholds()  # one source for the defaults of the rule
+
+
 class DriftConfig(dg.Config):
     """Thresholds of the drift rule (relative changes against the trailing months)."""
 
-    volume: float = 0.15
-    effort: float = 0.15
-    p90_throughput: float = 0.25
-    rework_rate: float = 0.25
-    trailing_months: int = 3
-    min_cases: int = 50
+    volume: float = _DEFAULT_DRIFT.volume
+    effort: float = _DEFAULT_DRIFT.effort
+    p90_throughput: float = _DEFAULT_DRIFT.p90_throughput
+    rework_rate: float = _DEFAULT_DRIFT.rework_rate
+    trailing_months: int = _DEFAULT_DRIFT.trailing_months
+    min_cases: int = _DEFAULT_DRIFT.min_cases
 
     def thresholds(self) -> DriftThresholds:
         """The `DriftThresholds` of this configuration."""
