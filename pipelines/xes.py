@@ -7,6 +7,11 @@ live) is rejected, so neither external entities nor entity bombs are ever expand
 fails, a safe lxml `iterparse` (no entity resolution, no network, no huge trees) reads the file
 again: it either succeeds or yields the exact line of the XML error for the message.
 
+Files of `PARALLEL_MIN_BYTES` (uncompressed; env `BPO_XES_PARALLEL_MIN_BYTES` overrides) or more
+are gunzipped once, cut at `</trace>` boundaries into four well-formed XES documents (each with
+the log header) in a RAM directory, and parsed two here and two in a worker process (rustxes
+holds the GIL, so threads do not help); on any doubt or failure the file is parsed whole.
+
 Raw frame: event attributes under their XES keys, trace attributes prefixed `case:`, dates as
 `datetime[us, UTC]` (XES dates without an offset are read in the configured time zone), in
 file order. Columns are
@@ -16,7 +21,9 @@ sorted by name, so both parsers give the same frame.
 import gzip
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,13 +180,15 @@ def _read_rustxes(path: Path) -> pl.DataFrame | None:
         gz_content = probe.read(2) == GZIP_MAGIC
     if gz_content != path.name.lower().endswith(".gz"):
         return None  # rustxes decides on gzip by suffix; let lxml read mislabelled files
-    try:
-        with quiet_stderr():
-            frame, _meta = rustxes.import_xes(str(path))
-    except BaseException as exc:  # a Rust panic is a BaseException (pyo3 PanicException)
-        if type(exc).__name__ != "PanicException":
-            raise
-        return None
+    frame = _read_rustxes_parallel(path, gz_content) if _parallel_wanted(path) else None
+    if frame is None:
+        try:
+            with quiet_stderr():
+                frame, _meta = rustxes.import_xes(str(path))
+        except BaseException as exc:  # a Rust panic is a BaseException (pyo3 PanicException)
+            if type(exc).__name__ != "PanicException":
+                raise
+            return None
     if frame.height == 0:
         return None
     datetimes = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
@@ -187,6 +196,169 @@ def _read_rustxes(path: Path) -> pl.DataFrame | None:
         pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in datetimes
     )
     return frame.select(sorted(frame.columns))
+
+
+PARALLEL_MIN_BYTES = 50 << 20
+"""Uncompressed size from which an XES file is parsed in two halves on two cores."""
+
+# Parses one well-formed XES half and writes the raw frame as Arrow IPC; a second Python process
+# because rustxes holds the GIL. Only rustxes and polars are imported: no project code, no
+# re-import of the caller's main module (as multiprocessing's spawn would do).
+_WORKER = """
+import sys, rustxes
+for line in sys.stdin:
+    source, target = line.rstrip("\\n").split("\\t")
+    frame, _meta = rustxes.import_xes(source)
+    frame.write_ipc(target)
+"""
+_PIECES = 4
+"""Pieces per file, half in this process, half in the worker: rustxes is superlinear in the
+piece size (1M demo log: 9.2 s whole, 8.0 s as two halves, 6.9 s as four quarters, one core)."""
+_FIRST_TRACE = re.compile(rb"<trace[\s>]")
+_NEXT_TRACE = re.compile(rb"</trace>\s*<trace[\s>]")
+
+
+def _parallel_wanted(path: Path) -> bool:
+    min_bytes = int(os.environ.get("BPO_XES_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES))
+    if (os.cpu_count() or 1) < 2 and "BPO_XES_PARALLEL_MIN_BYTES" not in os.environ:
+        return False
+    return _content_size(path) >= min_bytes
+
+
+def _content_size(path: Path) -> int:
+    """Uncompressed size: the file size, or for gzip the ISIZE trailer (size modulo 2**32)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if handle.read(2) != GZIP_MAGIC:
+            return size
+        handle.seek(max(size - 4, 0))
+        return int.from_bytes(handle.read(4), "little")
+
+
+def split_xes(data: bytes, pieces: int = 2) -> tuple[bytes, list[int]] | None:
+    """Where to cut an XES document into well-formed pieces at trace boundaries.
+
+    Args:
+        data: The whole (gunzipped, UTF-8 or ASCII) document.
+        pieces: How many pieces, of about equal size.
+
+    Returns:
+        `(header, bounds)`: the log header (prolog, `<log>`, extensions, globals, classifiers:
+        everything before the first `<trace>`) and `pieces + 1` increasing offsets, from the
+        first `<trace>` through cuts just after a `</trace>` to the end. Piece `k` is
+        `header + data[bounds[k]:bounds[k + 1]]`, closed by `</log>` except the last. None
+        when the document does not split cleanly (no traces, too few traces, comments or
+        CDATA in the body, which could hide a `</trace>`), so it is parsed whole.
+    """
+    first = _FIRST_TRACE.search(data)
+    if first is None:
+        return None
+    start = first.start()
+    if _has_markup_declaration(data, start):
+        return None
+    bounds = [start]
+    for k in range(1, pieces):
+        boundary = _NEXT_TRACE.search(data, start + (len(data) - start) * k // pieces)
+        if boundary is None:
+            return None
+        cut = boundary.start() + len(b"</trace>")
+        if cut <= bounds[-1]:
+            return None
+        bounds.append(cut)
+    bounds.append(len(data))
+    return data[:start], bounds
+
+
+def _has_markup_declaration(data: bytes, start: int) -> bool:
+    """Whether `<!` (comment, CDATA) occurs from `start` on; True also past 10,000 `!`s."""
+    pos = data.find(b"!", start)  # one byte: memchr speed; `<!` is searched 3x slower
+    for _ in range(10_000):
+        if pos < 0:
+            return False
+        if data[pos - 1 : pos] == b"<":
+            return True
+        pos = data.find(b"!", pos + 1)
+    return True
+
+
+def _scratch_dir() -> str | None:
+    """A RAM-backed directory for the halves when there is one (6x faster to write than disk)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _read_rustxes_parallel(path: Path, gz_content: bool) -> pl.DataFrame | None:
+    """Parse a big XES file in pieces, half here and half in a worker; None on any doubt.
+
+    The result equals `rustxes.import_xes(path)`: traces are never split, every piece carries
+    the log header (so `<global>` defaults apply), and the pieces must yield the same columns
+    and types, else the caller parses the file whole (which also produces the usual errors).
+    """
+    import rustxes  # noqa: PLC0415 - loaded on first XES read only
+
+    try:
+        worker = subprocess.Popen(  # started first: its imports overlap the gunzip below
+            [sys.executable, "-c", _WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpo-xes-", dir=_scratch_dir()) as tmp:
+            return _parse_halves(path, gz_content, Path(tmp), worker, rustxes)
+    except (OSError, EOFError, zlib.error, pl.exceptions.PolarsError):
+        return None
+    finally:
+        if worker.stdin is not None and not worker.stdin.closed:
+            worker.stdin.close()
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait()
+
+
+def _parse_halves(
+    path: Path, gz_content: bool, tmp: Path, worker: subprocess.Popen[bytes], rustxes: Any
+) -> pl.DataFrame | None:
+    raw = path.read_bytes()
+    data = zlib.decompress(raw, wbits=31) if gz_content else raw
+    del raw
+    split = split_xes(data, _PIECES)
+    if split is None or worker.stdin is None:
+        return None
+    header, bounds = split
+    view = memoryview(data)
+    files = [tmp / f"piece{k}.xes" for k in range(_PIECES)]
+    order = [*range(_PIECES // 2, _PIECES), *range(_PIECES // 2)]  # the worker's pieces first
+    for k in order:
+        with files[k].open("wb") as out:
+            out.write(header)
+            out.write(view[bounds[k] : bounds[k + 1]])
+            if k < _PIECES - 1:
+                out.write(b"\n</log>\n")
+        if k == _PIECES - 1:
+            mine = range(_PIECES // 2, _PIECES)
+            lines = "".join(f"{files[j]}\t{files[j].with_suffix('.arrow')}\n" for j in mine)
+            worker.stdin.write(lines.encode())
+            worker.stdin.close()
+    del view, data
+    frames: list[pl.DataFrame] = []
+    try:
+        with quiet_stderr():
+            for k in range(_PIECES // 2):
+                frames.append(rustxes.import_xes(str(files[k]))[0])
+    except BaseException as exc:  # a Rust panic is a BaseException (pyo3 PanicException)
+        if type(exc).__name__ != "PanicException":
+            raise
+        return None
+    if worker.wait() != 0:
+        return None
+    frames += [pl.read_ipc(files[k].with_suffix(".arrow")) for k in range(_PIECES // 2, _PIECES)]
+    schema = dict(frames[0].schema)
+    if any(f.height == 0 or dict(f.schema) != schema for f in frames):
+        return None
+    return pl.concat([f.select(frames[0].columns) for f in frames])
 
 
 _TYPES = {"string", "date", "int", "float", "boolean", "id"}

@@ -263,3 +263,79 @@ def test_truncated_plain_xml(tmp_path: Path, data_dir: Path) -> None:
     path.write_text(text[:3000])
     with pytest.raises(InputError, match=rf"^error: {path}:\d+: malformed XML: "):
         read_log(path)
+
+
+def _single_threshold(monkeypatch: pytest.MonkeyPatch, min_bytes: int) -> None:
+    monkeypatch.setenv("BPO_XES_PARALLEL_MIN_BYTES", str(min_bytes))
+
+
+@pytest.mark.parametrize("name", ["demo", "receipt.xes.gz", "roadtraffic100traces.xes"])
+def test_parallel_halves_equal_whole_file(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Two halves parsed on two cores give exactly the frame of one parse (globals included)."""
+    from pipelines.demo import write_sample
+    from pipelines.xes import _read_rustxes_parallel
+
+    if name == "demo":
+        path = write_sample(tmp_path, cases=1_500, seed=7, fmt="xes").log
+    else:
+        path = data_dir / name
+    gz = name != "roadtraffic100traces.xes"
+    assert _read_rustxes_parallel(path, gz) is not None  # the parallel path really runs
+    _single_threshold(monkeypatch, 1)
+    parallel = read_xes(path, path.name)
+    _single_threshold(monkeypatch, 1 << 62)
+    whole = read_xes(path, path.name)
+    assert parallel.height >= 390
+    assert_frame_equal(parallel, whole)
+    normalized_whole = read_log(path)
+    _single_threshold(monkeypatch, 1)
+    assert_frame_equal(read_log(path), normalized_whole)
+
+
+def test_split_xes_cuts_between_traces_and_refuses_comments() -> None:
+    from pipelines.xes import split_xes
+
+    head = (
+        b'<?xml version="1.0"?>\n<log><global scope="event"><string key="a" value="x"/></global>\n'
+    )
+    body = b"<trace><event/></trace>\n<trace><event/></trace>\n<trace><event/></trace>\n</log>\n"
+    split = split_xes(head + body)
+    assert split is not None
+    header, (start, cut, end) = split
+    assert header == head and start == len(head) and end == len(head + body)
+    assert (head + body)[:cut].endswith(b"</trace>")
+    assert (head + body)[cut:].lstrip().startswith(b"<trace>")
+    six = head + b"<trace><event/></trace>\n" * 6 + b"</log>\n"
+    split3 = split_xes(six, 3)
+    assert split3 is not None
+    assert split3[1] == [len(head), len(head) + 3 * 24 - 1, len(head) + 5 * 24 - 1, len(six)]
+    assert split_xes(six, 7) is None  # six traces make at most six pieces
+    assert split_xes(head + body.replace(b"<event/>", b"<!-- c --><event/>", 1)) is None
+    assert split_xes(head + b"<trace><event/></trace>\n</log>\n") is None
+    assert split_xes(head + b"</log>\n") is None
+
+
+def test_malformed_xml_names_line_with_parallel_path(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken second half falls back to the whole-file path and its exact error and line."""
+    text = gzip.decompress((data_dir / "receipt.xes.gz").read_bytes()).decode()
+    lines = text.splitlines(keepends=True)
+    target = len(lines) * 3 // 4  # in the second half
+    while "<event>" not in lines[target]:
+        target += 1
+    lines[target] = lines[target].replace("<event>", "<evnt>")
+    path = tmp_path / "broken.xes"
+    path.write_text("".join(lines))
+    errors = []
+    for min_bytes in (1, 1 << 62):
+        _single_threshold(monkeypatch, min_bytes)
+        with pytest.raises(InputError) as caught:
+            read_xes(path, "broken.xes")
+        errors.append(caught.value.problems)
+    assert errors[0] == errors[1]
+    assert errors[0][0].file == "broken.xes"
+    assert errors[0][0].line is not None and errors[0][0].line > target
+    assert "malformed XML: Opening and ending tag mismatch: evnt" in errors[0][0].message
