@@ -20,6 +20,7 @@ from fractions import Fraction
 
 from optimize.evaluate import check_consistency, evaluate, status_quo
 from optimize.instance import (
+    IN_HOUSE,
     Coupling,
     Instance,
     Offer,
@@ -202,7 +203,7 @@ def main() -> None:
         return
     ev = check_consistency(inst, res.objective_cents, res.plan)
     sq = evaluate(inst, status_quo(inst)).total_cents
-    out = sum(1 for o in res.plan.assignment.values() if o != "in_house")
+    out = sum(1 for o in res.plan.assignment.values() if o != IN_HOUSE)
     print(
         f"objective {res.objective_cents / 100:,.2f}; bound {res.bound_cents / 100:,.2f}; "
         f"gap {res.gap:.4%}; status quo {sq / 100:,.2f}; outsourced {out} processes to "

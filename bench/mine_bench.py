@@ -40,7 +40,7 @@ def _discover_one(args: tuple[pl.DataFrame, str, Path]) -> DiscoveryResult:
     return discover_process(one, process, models, MiningConfig())
 
 
-def run(src: str, out: Path, *, workers: int = 1, counts: bool = True) -> dict:
+def run(src: str, out: Path, *, workers: int = 1) -> dict:
     config = MiningConfig()
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -80,11 +80,10 @@ def run(src: str, out: Path, *, workers: int = 1, counts: bool = True) -> dict:
             "fitness": row["fitness"],
             "precision": row["precision"],
         }
-    if counts:
-        for process in processes:
-            dfg = directly_follows(parts[(process,)])
-            per_process[process]["dfg_edges"] = dfg.edges.height
-            per_process[process]["dfg_steps"] = int(dfg.edges["frequency"].sum())
+    for process in processes:
+        dfg = directly_follows(parts[(process,)])
+        per_process[process]["dfg_edges"] = dfg.edges.height
+        per_process[process]["dfg_steps"] = int(dfg.edges["frequency"].sum())
     return {
         "pipeline": "ours",
         "log": src,

@@ -46,7 +46,7 @@ def _stem(path: Path) -> str:
     return Path(name).stem
 
 
-def run(path: Path, *, quality: bool = True) -> dict:
+def run(path: Path) -> dict:
     t0 = time.perf_counter()
     log: pd.DataFrame = pm4py.read_xes(str(path), variant="iterparse")
     t_read = time.perf_counter() - t0
@@ -84,18 +84,17 @@ def run(path: Path, *, quality: bool = True) -> dict:
             "dfg_edges": len(dfg),
             "dfg_steps": int(sum(dfg.values())),
         }
-        if quality:
-            t = time.perf_counter()
-            net, im, fm = pm4py.discover_petri_net_inductive(sub)
-            stages["im"] += time.perf_counter() - t
-            t = time.perf_counter()
-            fitness = pm4py.fitness_token_based_replay(sub, net, im, fm)
-            stages["fitness"] += time.perf_counter() - t
-            t = time.perf_counter()
-            precision = pm4py.precision_token_based_replay(sub, net, im, fm)
-            stages["precision"] += time.perf_counter() - t
-            record["fitness"] = float(fitness["log_fitness"])
-            record["precision"] = float(precision)
+        t = time.perf_counter()
+        net, im, fm = pm4py.discover_petri_net_inductive(sub)
+        stages["im"] += time.perf_counter() - t
+        t = time.perf_counter()
+        fitness = pm4py.fitness_token_based_replay(sub, net, im, fm)
+        stages["fitness"] += time.perf_counter() - t
+        t = time.perf_counter()
+        precision = pm4py.precision_token_based_replay(sub, net, im, fm)
+        stages["precision"] += time.perf_counter() - t
+        record["fitness"] = float(fitness["log_fitness"])
+        record["precision"] = float(precision)
         per_process[process] = record
     return {
         "pipeline": "reference",

@@ -344,6 +344,7 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
     import polars as pl  # noqa: PLC0415
 
     from dagster_project.report import money  # noqa: PLC0415
+    from optimize.instance import IN_HOUSE  # noqa: PLC0415
 
     print(f"bpo {command}: done in {seconds:.1f} s (Dagster run {run_id[:8]})")
     plan_csv = out / "sourcing_plan.csv"
@@ -361,7 +362,7 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
         plan = values.get("sourcing_plan")
         if plan is not None and plan.evaluation is not None:
             total = plan.evaluation.total_cents / 100
-            moved = int((table["decision"] != "in_house").sum())
+            moved = int((table["decision"] != IN_HOUSE).sum())
             print(
                 f"  {moved} of {table.height} processes outsourced; annual cost "
                 f"{money(total, currency)}, saving {money(_saving(values), currency)} "

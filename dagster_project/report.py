@@ -8,7 +8,7 @@ one-at-a-time sensitivity, and the cost-versus-risk Pareto front.
 import base64
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -162,6 +162,18 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 # --------------------------------------------------------------------------- charts
 
 
+def _money_gridlines(
+    ticks: Sequence[float], y: Callable[[float], float], x1: float, x2: float, currency: str
+) -> list[str]:
+    """Horizontal grid lines from x1 to x2 at each tick, labelled with the amount left of x1."""
+    return [
+        f'<line x1="{x1}" x2="{x2}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
+        f'stroke="{LIGHT}"/><text x="{x1 - 8}" y="{y(t) + 4:.1f}" text-anchor="end" '
+        f'class="tick">{_e(short_money(t, currency))}</text>'
+        for t in ticks
+    ]
+
+
 def waterfall_svg(
     status_quo: float, steps: Sequence[tuple[str, float]], currency: str = "EUR"
 ) -> str:
@@ -187,12 +199,7 @@ def waterfall_svg(
         return top + (hi - v) / (hi - lo) * plot_h
 
     parts = [_svg_open(width, height, "Cost waterfall from the status quo to the plan")]
-    for t in ticks:
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-            f'stroke="{LIGHT}"/><text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end" '
-            f'class="tick">{_e(short_money(t, currency))}</text>'
-        )
+    parts += _money_gridlines(ticks, y, left, width - right, currency)
     prev_end: float | None = None
     for i, (label, a, b, colour) in enumerate(bars):
         x = left + i * slot + slot * 0.18
@@ -291,12 +298,7 @@ def pareto_svg(points: Sequence[ParetoPoint], currency: str = "EUR") -> str:
         return top + (cticks[-1] - v) / (cticks[-1] - cticks[0]) * (height - top - bottom)
 
     parts = [_svg_open(width, height, "Annual cost versus risk of the Pareto-optimal plans")]
-    for t in cticks:
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-            f'stroke="{LIGHT}"/><text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end" '
-            f'class="tick">{_e(short_money(t, currency))}</text>'
-        )
+    parts += _money_gridlines(cticks, y, left, width - right, currency)
     for t in rticks:
         parts.append(
             f'<text x="{x(t):.1f}" y="{height - bottom + 16}" text-anchor="middle" '

@@ -51,7 +51,7 @@ from typing import Any
 import polars as pl
 from lxml import etree
 
-from mining.discovery import _variants, _weighted_precision
+from mining.discovery import coded_variants, weighted_precision
 from pipelines.errors import InputError, Problem
 from pipelines.schema import PROCESS
 from pipelines.xes import reject_dtd
@@ -182,7 +182,7 @@ def conformance(
         )
     net, im, fm = read_reference_model(reference_model_path)
 
-    variants = _variants(log_of_one_process)
+    variants = coded_variants(log_of_one_process)
     encode = {name: code for code, name in variants.decode.items()}
     model_labels = sorted({t.label for t in net.transitions if t.label is not None})
     for i, label in enumerate(x for x in model_labels if x not in encode):
@@ -192,7 +192,7 @@ def conformance(
             t.label = encode[t.label]
 
     table = variants.table
-    precision = _weighted_precision(table, net, im, fm)
+    precision = weighted_precision(table, net, im, fm)
     known = {encode[label] for label in model_labels}
     decode = {code: name for name, code in encode.items()}
     fitness, deviations = _align(

@@ -103,14 +103,15 @@ class DiscoveryResult:
 
 
 @dataclass(frozen=True)
-class _Variants:
+class CodedVariants:
     """Coded variants `variant, key, codes (list[str]), cases`, most frequent first."""
 
     table: pl.DataFrame
     decode: dict[str, str]
 
 
-def _variants(log: pl.DataFrame) -> _Variants:
+def coded_variants(log: pl.DataFrame) -> CodedVariants:
+    """The variants of `log` with activities coded `a0, a1, …` (sorted by name)."""
     activities = sorted(log[ACTIVITY].unique().to_list())
     encode = {a: f"a{i}" for i, a in enumerate(activities)}
     ordered = log.select(CASE_ID, ACTIVITY, TIMESTAMP).sort(
@@ -126,7 +127,7 @@ def _variants(log: pl.DataFrame) -> _Variants:
         .sort(["cases", "key"], descending=[True, False])
         .with_row_index("variant")
     )
-    return _Variants(table, {c: a for a, c in encode.items()})
+    return CodedVariants(table, {c: a for a, c in encode.items()})
 
 
 def _trace_frame(table: pl.DataFrame) -> pl.DataFrame:
@@ -162,7 +163,7 @@ def _weighted_fitness(diagnostics: pl.DataFrame, table: pl.DataFrame) -> float:
     return 0.5 * (1 - sums["m"] / sums["c"]) + 0.5 * (1 - sums["r"] / sums["p"])
 
 
-def _weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Marking) -> float:
+def weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Marking) -> float:
     """ETConformance precision from variant counts; equals pm4py's on the expanded log.
 
     Mirrors `pm4py.algo.evaluation.precision.variants.etconformance_token.apply` with the
@@ -223,7 +224,7 @@ def _discover_and_check(
     fitness = _weighted_fitness(
         pl.from_pandas(diagnostics).with_columns(pl.col("case_id").cast(pl.String)), table
     )
-    return net, im, fm, fitness, _weighted_precision(table, net, im, fm)
+    return net, im, fm, fitness, weighted_precision(table, net, im, fm)
 
 
 def discover_process(
@@ -256,7 +257,7 @@ def discover_process(
     pnml_path = models_dir / f"{stem}.pnml"
     bpmn_path = models_dir / f"{stem}.bpmn"
 
-    variants = _variants(log_of_one_process)
+    variants = coded_variants(log_of_one_process)
     table = variants.table
     total_cases = int(table["cases"].sum())
     need = max(1, math.ceil((1.0 - config.noise_threshold) * total_cases - 1e-9))

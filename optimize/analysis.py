@@ -111,24 +111,14 @@ def break_even(
     """
     if base_result.plan is None or base_result.objective_cents is None:
         raise ValueError("break-even prices need a solved base instance")
-    base_plan = base_result.plan
     wanted = None if offers is None else set(offers)
-    rows: list[BreakEven] = []
-    for o in instance.offers:
-        key = (o.process, o.provider)
-        if wanted is not None and key not in wanted:
-            continue
-        rows.append(
-            _break_even_one(
-                instance,
-                base_result=base_result,
-                o=o,
-                config=config,
-                max_iterations=max_iterations,
-                base_plan=base_plan,
-            )
+    return tuple(
+        _break_even_one(
+            instance, base_result=base_result, o=o, config=config, max_iterations=max_iterations
         )
-    return tuple(rows)
+        for o in instance.offers
+        if wanted is None or (o.process, o.provider) in wanted
+    )
 
 
 def _break_even_one(
@@ -138,8 +128,9 @@ def _break_even_one(
     o: Offer,
     config: SolverConfig | None,
     max_iterations: int,
-    base_plan: Plan,
 ) -> BreakEven:
+    base_plan = base_result.plan
+    assert base_plan is not None
     p, v = o.process, o.provider
     chosen = base_plan.assignment.get(p) == v
     q0 = o.price_per_case_cents
@@ -175,7 +166,7 @@ def _break_even_one(
         if (
             last_plan is not None
             and res.plan.key() == last_plan.key()
-            and res.plan.tiers == (last_plan.tiers)
+            and res.plan.tiers == last_plan.tiers
         ):
             return row(price, "", solves)
         inst_p = with_offer_price(instance, p, v, price)
@@ -350,17 +341,10 @@ def sensitivity(
             sq = evaluate(inst, status_quo(inst)).total_cents
             ch = _changes(base, res.plan)
             out.append((sq - res.objective_cents, bool(ch), ch))
+        (save_lo, flip_lo, ch_lo), (save_hi, flip_hi, ch_hi) = out
         rows.append(
             SensitivityRow(
-                name,
-                float(lo),
-                float(hi),
-                out[0][0],
-                out[1][0],
-                out[0][1],
-                out[1][1],
-                out[0][2],
-                out[1][2],
+                name, float(lo), float(hi), save_lo, save_hi, flip_lo, flip_hi, ch_lo, ch_hi
             )
         )
     return tuple(rows)

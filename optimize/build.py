@@ -42,10 +42,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
 
 import polars as pl
 
+from mining.kpis import MinedTables, MiningConfig
 from optimize.costfile import RESERVED_ID, CostFile, Process, Role
 from optimize.instance import (
     Coupling,
@@ -65,7 +65,7 @@ from optimize.instance import (
 )
 from pipelines.errors import InputError, Problem
 
-SYSTEM_SHARE_THRESHOLD = 0.01  # MODEL §2: p uses s when ≥ 1 % of p's events are on s
+SYSTEM_SHARE_THRESHOLD = MiningConfig().system_share_threshold  # MODEL §2, one rule with mining
 
 MINED = "mined"
 OVERRIDDEN = "overridden"
@@ -106,41 +106,8 @@ REQUIRED_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-class MinedLike(Protocol):
-    """Anything with the four SPEC §5 tables (`MinedInputs`, `mining.kpis.MinedTables`)."""
-
-    @property
-    def process_kpis(self) -> pl.DataFrame:  # noqa: D102
-        ...
-
-    @property
-    def activity_stats(self) -> pl.DataFrame:  # noqa: D102
-        ...
-
-    @property
-    def handovers(self) -> pl.DataFrame:  # noqa: D102
-        ...
-
-    @property
-    def system_usage(self) -> pl.DataFrame:  # noqa: D102
-        ...
-
-
-@dataclass(frozen=True)
-class MinedInputs:
-    """The mined tables of SPEC §5 that the builder reads (polars frames).
-
-    Attributes:
-        process_kpis: One row per process (`process_kpis.csv`).
-        activity_stats: One row per process and activity (`activity_stats.csv`).
-        handovers: Directly-follows steps between processes (`handovers.csv`).
-        system_usage: Events per process and system (`system_usage.csv`).
-    """
-
-    process_kpis: pl.DataFrame
-    activity_stats: pl.DataFrame
-    handovers: pl.DataFrame
-    system_usage: pl.DataFrame
+MinedInputs = MinedTables
+"""The mined tables of SPEC §5 that the builder reads (`load_mined_dir`, `compute_tables`)."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +243,7 @@ class _Mined:
     systems: tuple[str, ...] = ()
 
 
-def _mined_by_process(mined: MinedLike) -> dict[str, _Mined]:
+def _mined_by_process(mined: MinedTables) -> dict[str, _Mined]:
     problems: list[Problem] = []
     tables: dict[str, pl.DataFrame] = {}
     for table in REQUIRED_COLUMNS:
@@ -322,7 +289,7 @@ def _mined_by_process(mined: MinedLike) -> dict[str, _Mined]:
     return out
 
 
-def _mined_handovers(mined: MinedLike | None) -> dict[frozenset[str], Fraction]:
+def _mined_handovers(mined: MinedTables | None) -> dict[frozenset[str], Fraction]:
     if mined is None:
         return {}
     pairs: dict[frozenset[str], Fraction] = {}
@@ -355,7 +322,7 @@ def _hourly_rate(role: Role, hours_per_fte: float) -> Fraction:
 
 
 class _Builder:
-    def __init__(self, costs: CostFile, mined: MinedLike | None, source: str) -> None:
+    def __init__(self, costs: CostFile, mined: MinedTables | None, source: str) -> None:
         self.costs = costs
         self.source = source
         self.mined = _mined_by_process(mined) if mined is not None else None
@@ -849,7 +816,7 @@ class _Builder:
         return BuiltInstance(instance, provenance, tuple(self.warnings))
 
 
-def build_instance(costs: CostFile, mined: MinedLike | None, *, source: str) -> BuiltInstance:
+def build_instance(costs: CostFile, mined: MinedTables | None, *, source: str) -> BuiltInstance:
     """Turn a validated cost file and (optionally) the mined tables into an `Instance`.
 
     Args:

@@ -60,6 +60,7 @@ from pydantic import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from optimize.instance import IN_HOUSE, ItMode, SystemPolicy
 from pipelines.errors import InputError, Problem
 
 SCHEMA_VERSION = 1
@@ -69,10 +70,8 @@ MAX_HOURS = 1e6
 MAX_YAML_NODES = 200_000  # after alias expansion: refuses "billion laughs" documents
 OFFERS_CSV = "offers.csv"
 MODEL_SUFFIXES = (".bpmn", ".pnml")  # processes[].reference_model: the documented process
-RESERVED_ID = "in_house"  # the in-house option of the model (optimize.instance.IN_HOUSE)
+RESERVED_ID = IN_HOUSE  # the in-house option of the model
 
-PolicyName = Literal["all_or_nothing", "shareable", "not_movable"]
-ITMode = Literal["takeover", "own_platform", "access"]
 RiskMode = Literal["constraint", "objective", "none"]
 
 Id = Annotated[str, Field(min_length=1, max_length=200)]
@@ -222,7 +221,7 @@ class System(_Strict):
 
     id: Id
     run_cost_per_year: Money | None = None
-    policy: PolicyName = "all_or_nothing"
+    policy: SystemPolicy = "all_or_nothing"
     retirable: bool = True
     decommission_cost: Money = 0.0
 
@@ -275,7 +274,7 @@ class Offer(_Strict):
     fixed_per_year: Money = 0.0
     transition_cost: Money = 0.0
     sla_throughput_hours: PositiveHours | None = None
-    it: dict[Id, ITMode] = {}
+    it: dict[Id, ItMode] = {}
     risk_per_year: Money = 0.0
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from optimize.costfile import CostFile
-from optimize.instance import Instance
+from optimize.instance import IN_HOUSE, Instance
 from pipelines.errors import InputError, Problem
 
 SOURCING_COLUMNS: tuple[str, ...] = ("process", "decision", "plan_cost", "cases_per_year")
@@ -51,7 +51,6 @@ PLAN_CHANGES_COLUMNS: tuple[str, ...] = (
     "changed_inputs",
 )
 INPUTS_JSON = "inputs.json"
-IN_HOUSE = "in_house"
 
 _SCHEMA: dict[str, pl.DataType] = {
     "kind": pl.String(),

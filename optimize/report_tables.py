@@ -12,8 +12,8 @@ from fractions import Fraction
 import polars as pl
 
 from optimize.analysis import Analyses
-from optimize.evaluate import COMPONENTS, Evaluation, evaluate, status_quo
-from optimize.instance import BP, IN_HOUSE, Instance, Plan, round_half_up
+from optimize.evaluate import COMPONENTS, Evaluation, ProcessEval, evaluate, status_quo
+from optimize.instance import BP, IN_HOUSE, Instance, Plan, item_cost, round_half_up
 from optimize.model import SolveResult
 
 
@@ -42,18 +42,18 @@ def _reason(instance: Instance, plan: Plan, pid: str, standalone_cheaper: bool) 
     return "not_cheaper"
 
 
-def _process_plan_cost(instance: Instance, ev: Evaluation, pid: str, opt: str) -> tuple[int, int]:
-    """(annual plan cost, one-time cost) of one process: rebate and governance at its provider."""
-    p = instance.process_by_id[pid]
-    if opt == IN_HOUSE:
-        return p.inhouse_total_cents, 0
-    o = instance.offer(pid, opt)
+def _process_plan_cost(instance: Instance, ev: Evaluation, pe: ProcessEval) -> tuple[int, int]:
+    """(annual plan cost, one-time cost) of one process: rebate and governance at its provider.
+
+    The evaluator's figures, with the offer's gross spend replaced by its `item_cost`.
+    """
+    if pe.option == IN_HOUSE:
+        return pe.annual_cents, pe.one_time_cents
+    o = instance.offer(pe.process, pe.option)
     spend = instance.offer_spend_cents(o) if o else 0
-    pv = next(x for x in ev.per_provider if x.provider == opt)
-    net = spend - round_half_up(Fraction(spend * pv.rebate_bp, BP))
-    gov = round_half_up(Fraction(net * instance.study.governance_bp, BP))
-    trans = o.transition_cents if o else 0
-    return p.retained_cents + net + gov + instance.study.annualise(trans), trans
+    pv = next(x for x in ev.per_provider if x.provider == pe.option)
+    cost = pe.annual_cents - spend + item_cost(spend, pv.rebate_bp, instance.study.governance_bp)
+    return cost, pe.one_time_cents
 
 
 def sourcing_plan(
@@ -61,9 +61,10 @@ def sourcing_plan(
 ) -> pl.DataFrame:
     """`sourcing_plan.csv`: one row per process."""
     rows = []
+    per_process = {pe.process: pe for pe in ev.per_process}
     for p in instance.processes:
         opt = plan.assignment[p.id]
-        cost, one_time = _process_plan_cost(instance, ev, p.id, opt)
+        cost, one_time = _process_plan_cost(instance, ev, per_process[p.id])
         rows.append(
             {
                 "process": p.id,
@@ -182,14 +183,13 @@ def economics(instance: Instance, ev: Evaluation, sq: Evaluation) -> dict[str, f
     """Annual cash saving, NPV over the horizon, one-time cash and payback years.
 
     The annual cash saving leaves out the annualised one-time costs; the NPV discounts it over
-    the horizon at the study's rate and subtracts the one-time cash paid at the start; payback is
-    one-time cash / annual cash saving (undiscounted; None when there is no saving).
+    the horizon at the study's rate (÷ `Study.crf`) and subtracts the one-time cash paid at the
+    start; payback is one-time cash / annual cash saving (undiscounted; None when no saving).
     """
     study = instance.study
     cash_saving = sq.total_cents - (ev.total_cents - ev.components["annualised_one_time"])
-    i = Fraction(study.discount_rate)
-    annuity = sum(Fraction(1) / (1 + i) ** t for t in range(1, study.horizon_years + 1))
-    npv = round_half_up(annuity * cash_saving) - ev.one_time_cash_cents
+    # The annuity factor Σ_{t=1..H} (1+i)^-t is exactly 1 / CRF(i, H).
+    npv = round_half_up(cash_saving / study.crf) - ev.one_time_cash_cents
     payback = None
     if cash_saving > 0:
         payback = round(ev.one_time_cash_cents / cash_saving, 2)

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.errors import InputError, Problem
-from pipelines.xes import GZIP_MAGIC
+from pipelines.xes import GZIP_MAGIC, corrupt_gzip
 
 DELIMITERS = (",", ";", "\t")
 OTHER_DELIMITERS = ("|", "^", "~", "#")
@@ -33,9 +33,7 @@ def read_bytes(path: Path, source: str) -> bytes:
         if data[:2] == GZIP_MAGIC:
             data = gzip.decompress(data)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(
-            Problem(source, f"cannot read the file: truncated or corrupt gzip data ({exc})")
-        ) from None
+        raise corrupt_gzip(source, exc) from None
     except OSError as exc:
         raise InputError(Problem(source, f"cannot read the file: {exc.strerror}")) from None
     return data

@@ -237,9 +237,7 @@ def parse_timestamps(
     if bad.any():
         index = int(bad.arg_true()[0])
         value = series[index]
-        row = int(frame.get_column(ROW)[index])
-        line = row if settings.row_label == "row" else None
-        where = "" if line is not None else f"{settings.row_label} {row}: "
+        where, line = _location(int(frame.get_column(ROW)[index]), settings)
         raise InputError(
             Problem(
                 settings.source,
@@ -260,8 +258,7 @@ def _localize(series: pl.Series, timezone: str) -> pl.Series:
 
 
 def _parse_strings(series: pl.Series, timezone: str) -> pl.Series:
-    text = series.str.strip_chars()
-    text = pl.Series(series.name, text).str.replace(r"[zZ]$", "+00:00")
+    text = series.str.strip_chars().str.replace(r"[zZ]$", "+00:00")
     first = text.drop_nulls()
     if first.is_empty():
         return pl.Series(series.name, [None] * len(series), dtype=TS_DTYPE)
@@ -290,9 +287,7 @@ def _parse_one(text: pl.Series, fmt: str, aware: bool, timezone: str) -> pl.Seri
 def _check_not_null(frame: pl.DataFrame, column: str, label: str, s: NormalizeSettings) -> None:
     nulls = frame.get_column(column).is_null()
     if nulls.any():
-        row = int(frame.get_column(ROW).filter(nulls)[0])
-        line = row if s.row_label == "row" else None
-        where = "" if line is not None else f"{s.row_label} {row}: "
+        where, line = _location(int(frame.get_column(ROW).filter(nulls)[0]), s)
         raise InputError(
             Problem(
                 s.source,
@@ -301,6 +296,13 @@ def _check_not_null(frame: pl.DataFrame, column: str, label: str, s: NormalizeSe
                 line,
             )
         )
+
+
+def _location(row: int, settings: NormalizeSettings) -> tuple[str, int | None]:
+    """A message's `(prefix, line)` for a source row: a table row is the line, an event is named."""
+    if settings.row_label == "row":
+        return "", row
+    return f"{settings.row_label} {row}: ", None
 
 
 def _run_start(gid: str) -> pl.Expr:

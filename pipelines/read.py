@@ -187,11 +187,10 @@ def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) ->
         _check_readable(path, text)
     try:
         frame = pl.scan_parquet(pattern)
-        names = frame.collect_schema().names()
         schema = frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(Problem(text, f"cannot read as Parquet: {first}")) from None
+        raise _parquet_error(exc, text) from None
+    names = schema.names()
     settings = _settings(text, _stem(path) if path.is_file() else path.name, options, "row")
     found = match_columns(names, settings)
     if LIFECYCLE in found:
@@ -315,20 +314,20 @@ def _settings(source: str, stem: str, options: LogOptions, row_label: str) -> No
 
 def _read_parquet(path: Path, source: str) -> pl.DataFrame:
     try:
-        with path.open("rb") as probe:
-            gzipped = probe.read(2) == xes.GZIP_MAGIC
-        if gzipped:
+        if xes.is_gzip(path):
             return pl.read_parquet(io.BytesIO(csvlog.read_bytes(path, source)))
         return pl.scan_parquet(path).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(Problem(source, f"cannot read as Parquet: {first}")) from None
+        raise _parquet_error(exc, source) from None
+
+
+def _parquet_error(exc: Exception, source: str) -> InputError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(Problem(source, f"cannot read as Parquet: {first}"))
 
 
 def _ocel_sqlite(path: Path, source: str) -> ocel.Ocel:
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == xes.GZIP_MAGIC
-    if not gzipped:
+    if not xes.is_gzip(path):
         return ocel.parse_sqlite(path, source)
     import tempfile  # noqa: PLC0415 - only for gzipped SQLite
 

@@ -42,6 +42,12 @@ DTD_MESSAGE = "XML with DTD/entity declarations is not accepted: remove the DOCT
 _PROLOG_BYTES = 1 << 16
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file's content starts with the gzip magic (whatever its suffix)."""
+    with path.open("rb") as probe:
+        return probe.read(2) == GZIP_MAGIC
+
+
 def open_maybe_gzip(path: Path) -> BinaryIO:
     """Open a file for binary reading, transparently gunzipping it when it starts with gzip magic.
 
@@ -51,9 +57,7 @@ def open_maybe_gzip(path: Path) -> BinaryIO:
     Returns:
         A binary file object (the caller closes it).
     """
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == GZIP_MAGIC:
+    if is_gzip(path):
         return gzip.open(path, "rb")
     return path.open("rb")
 
@@ -68,9 +72,14 @@ def read_head(path: Path, source: str, size: int = _PROLOG_BYTES) -> bytes:
         with open_maybe_gzip(path) as handle:
             return handle.read(size)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            Problem(source, f"cannot read the file: truncated or corrupt gzip data ({exc})")
-        ) from None
+        raise corrupt_gzip(source, exc) from None
+
+
+def corrupt_gzip(source: str, exc: Exception) -> InputError:
+    """The error for a file whose gzip data is truncated or corrupt."""
+    return InputError(
+        Problem(source, f"cannot read the file: truncated or corrupt gzip data ({exc})")
+    )
 
 
 def reject_dtd(head: bytes, source: str) -> None:
@@ -174,22 +183,13 @@ def has_naive_dates(path: Path, source: str) -> bool:
 
 
 def _read_rustxes(path: Path) -> pl.DataFrame | None:
-    import rustxes  # noqa: PLC0415 - loaded on first XES read only
-
-    with path.open("rb") as probe:
-        gz_content = probe.read(2) == GZIP_MAGIC
+    gz_content = is_gzip(path)
     if gz_content != path.name.lower().endswith(".gz"):
         return None  # rustxes decides on gzip by suffix; let lxml read mislabelled files
-    frame = _read_rustxes_parallel(path, gz_content) if _parallel_wanted(path) else None
+    frame = _read_rustxes_parallel(path, gz_content) if _parallel_wanted(path, gz_content) else None
     if frame is None:
-        try:
-            with quiet_stderr():
-                frame, _meta = rustxes.import_xes(str(path))
-        except BaseException as exc:  # a Rust panic is a BaseException (pyo3 PanicException)
-            if type(exc).__name__ != "PanicException":
-                raise
-            return None
-    if frame.height == 0:
+        frame = _import_quietly(path)
+    if frame is None or frame.height == 0:
         return None
     datetimes = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
     frame = frame.with_columns(
@@ -198,8 +198,21 @@ def _read_rustxes(path: Path) -> pl.DataFrame | None:
     return frame.select(sorted(frame.columns))
 
 
+def _import_quietly(path: Path) -> pl.DataFrame | None:
+    """`rustxes.import_xes`'s frame, or None when rustxes panics (its backtrace silenced)."""
+    import rustxes  # noqa: PLC0415 - loaded on first XES read only
+
+    try:
+        with quiet_stderr():
+            return rustxes.import_xes(str(path))[0]
+    except BaseException as exc:  # a Rust panic is a BaseException (pyo3 PanicException)
+        if type(exc).__name__ != "PanicException":
+            raise
+        return None
+
+
 PARALLEL_MIN_BYTES = 50 << 20
-"""Uncompressed size from which an XES file is parsed in two halves on two cores."""
+"""Uncompressed size from which an XES file is parsed in pieces on two cores."""
 
 # Parses one well-formed XES half and writes the raw frame as Arrow IPC; a second Python process
 # because rustxes holds the GIL. Only rustxes and polars are imported: no project code, no
@@ -218,19 +231,19 @@ _FIRST_TRACE = re.compile(rb"<trace[\s>]")
 _NEXT_TRACE = re.compile(rb"</trace>\s*<trace[\s>]")
 
 
-def _parallel_wanted(path: Path) -> bool:
+def _parallel_wanted(path: Path, gz_content: bool) -> bool:
     min_bytes = int(os.environ.get("BPO_XES_PARALLEL_MIN_BYTES", PARALLEL_MIN_BYTES))
     if (os.cpu_count() or 1) < 2 and "BPO_XES_PARALLEL_MIN_BYTES" not in os.environ:
         return False
-    return _content_size(path) >= min_bytes
+    return _content_size(path, gz_content) >= min_bytes
 
 
-def _content_size(path: Path) -> int:
+def _content_size(path: Path, gz_content: bool) -> int:
     """Uncompressed size: the file size, or for gzip the ISIZE trailer (size modulo 2**32)."""
     size = path.stat().st_size
+    if not gz_content:
+        return size
     with path.open("rb") as handle:
-        if handle.read(2) != GZIP_MAGIC:
-            return size
         handle.seek(max(size - 4, 0))
         return int.from_bytes(handle.read(4), "little")
 
@@ -294,32 +307,28 @@ def _read_rustxes_parallel(path: Path, gz_content: bool) -> pl.DataFrame | None:
     the log header (so `<global>` defaults apply), and the pieces must yield the same columns
     and types, else the caller parses the file whole (which also produces the usual errors).
     """
-    import rustxes  # noqa: PLC0415 - loaded on first XES read only
-
     try:
-        worker = subprocess.Popen(  # started first: its imports overlap the gunzip below
-            [sys.executable, "-c", _WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError:
-        return None
-    try:
-        with tempfile.TemporaryDirectory(prefix="bpo-xes-", dir=_scratch_dir()) as tmp:
-            return _parse_halves(path, gz_content, Path(tmp), worker, rustxes)
+        with (
+            tempfile.TemporaryDirectory(prefix="bpo-xes-", dir=_scratch_dir()) as tmp,
+            subprocess.Popen(  # started first: its imports overlap the gunzip below
+                [sys.executable, "-c", _WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ) as worker,
+        ):
+            try:
+                return _parse_pieces(path, gz_content, Path(tmp), worker)
+            finally:
+                # A no-op once it has exited; else stopped (and reaped by the `with`) before the
+                # directory is removed, so it cannot leave a piece's frame behind in RAM.
+                worker.kill()
     except (OSError, EOFError, zlib.error, pl.exceptions.PolarsError):
         return None
-    finally:
-        if worker.stdin is not None and not worker.stdin.closed:
-            worker.stdin.close()
-        if worker.poll() is None:
-            worker.kill()
-        worker.wait()
 
 
-def _parse_halves(
-    path: Path, gz_content: bool, tmp: Path, worker: subprocess.Popen[bytes], rustxes: Any
+def _parse_pieces(
+    path: Path, gz_content: bool, tmp: Path, worker: subprocess.Popen[bytes]
 ) -> pl.DataFrame | None:
     raw = path.read_bytes()
     data = zlib.decompress(raw, wbits=31) if gz_content else raw
@@ -337,21 +346,18 @@ def _parse_halves(
             out.write(view[bounds[k] : bounds[k + 1]])
             if k < _PIECES - 1:
                 out.write(b"\n</log>\n")
-        if k == _PIECES - 1:
-            mine = range(_PIECES // 2, _PIECES)
-            lines = "".join(f"{files[j]}\t{files[j].with_suffix('.arrow')}\n" for j in mine)
+        if k == _PIECES - 1:  # the worker's pieces are written: it starts while ours are
+            theirs = range(_PIECES // 2, _PIECES)
+            lines = "".join(f"{files[j]}\t{files[j].with_suffix('.arrow')}\n" for j in theirs)
             worker.stdin.write(lines.encode())
             worker.stdin.close()
     del view, data
     frames: list[pl.DataFrame] = []
-    try:
-        with quiet_stderr():
-            for k in range(_PIECES // 2):
-                frames.append(rustxes.import_xes(str(files[k]))[0])
-    except BaseException as exc:  # a Rust panic is a BaseException (pyo3 PanicException)
-        if type(exc).__name__ != "PanicException":
-            raise
-        return None
+    for k in range(_PIECES // 2):
+        frame = _import_quietly(files[k])
+        if frame is None:
+            return None
+        frames.append(frame)
     if worker.wait() != 0:
         return None
     frames += [pl.read_ipc(files[k].with_suffix(".arrow")) for k in range(_PIECES // 2, _PIECES)]
@@ -423,9 +429,7 @@ def _read_lxml(path: Path, source: str, zone: ZoneInfo) -> pl.DataFrame:
     except etree.XMLSyntaxError as exc:
         raise InputError(Problem(source, f"malformed XML: {exc.msg}", exc.lineno or None)) from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            Problem(source, f"cannot read the file: truncated or corrupt gzip data ({exc})")
-        ) from None
+        raise corrupt_gzip(source, exc) from None
     except ValueError as exc:
         raise InputError(Problem(source, f"bad attribute value in XES: {exc}")) from None
     if not rows:

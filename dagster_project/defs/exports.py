@@ -138,16 +138,20 @@ def _maps(models: ProcessModels | None) -> tuple[ProcessMap, ...]:
 
 
 def plan_change_files(
-    values: dict[str, Any], out_folder: str | Path | None
+    values: dict[str, Any],
+    out_folder: str | Path | None,
+    tables: dict[str, pl.DataFrame] | None = None,
 ) -> dict[str, FileContent]:
     """`plan_changes.csv` against the plan in the results folder, and this run's `inputs.json`.
 
     Every run with a plan keeps its inputs (`inputs.json`, beside `sourcing_plan.csv` and
     `systems_plan.csv`), so the folder is the snapshot the next run compares with. Read before
     the folder is replaced; no `plan_changes.csv` when the folder holds no earlier plan.
+    `tables` are `_plan_tables(values)` when the caller has them already.
     """
     model: CostModel | None = values.get("cost_model")
-    tables = _plan_tables(values)
+    if tables is None:
+        tables = _plan_tables(values)
     if model is None or model.instance is None or not tables:
         return {}
     costs, _ = try_load_costs(model.cost_file)
@@ -189,6 +193,7 @@ def build_report_data(
             f"{log['timestamp'].min():%d %b %Y} – {log['timestamp'].max():%d %b %Y} · " + subtitle
         )
     parts: dict[str, Any] = {}
+    tables = _plan_tables(values)
     model: CostModel | None = values.get("cost_model")
     plan: SourcingPlan | None = values.get("sourcing_plan")
     if model is not None and model.instance is not None and plan is not None:
@@ -197,7 +202,7 @@ def build_report_data(
             result=plan.result,
             evaluation=plan.evaluation,
             explanation=plan.explanation,
-            tables=_plan_tables(values),
+            tables=tables,
             analyses=values,
         )
     notes = list(parts.pop("notes", ()))
@@ -205,7 +210,7 @@ def build_report_data(
         notes += list(model.warnings)
     if parts.get("providers") is not None:
         parts["providers"] = _some_columns(parts["providers"], PROVIDER_COLUMNS)
-    changes = plan_change_files(values, out_folder).get("plan_changes.csv")
+    changes = plan_change_files(values, out_folder, tables).get("plan_changes.csv")
     pairs = model_pairs(values.get("conformance"), values.get("process_models"))
     parts |= {
         "history": values.get("kpi_history"),
@@ -245,9 +250,10 @@ def results_files(
         for path in sorted(Path(models.folder).iterdir()):
             if path.is_file():
                 files[f"models/{path.name}"] = path
-    for name, frame in _plan_tables(values).items():
+    tables = _plan_tables(values)
+    for name, frame in tables.items():
         files[f"{name}.csv"] = frame
-    files |= plan_change_files(values, out_folder)
+    files |= plan_change_files(values, out_folder, tables)
     for key in ("kpi_history", "drift"):
         frame = values.get(key)
         if isinstance(frame, pl.DataFrame):

@@ -25,6 +25,12 @@ def test_estimated_resource_gaps_and_medians():
     assert kpis["handling_time_source"] == "estimated"
     assert kpis["handling_hours_per_case"] == pytest.approx(160 / 60 / 3)
     assert kpis["fte"] > 0
+    assert kpis["fte"] == pytest.approx(
+        kpis["effort_hours_per_year"] / MiningConfig().hours_per_fte
+    )
+    assert kpis["effort_hours_per_year"] == pytest.approx(
+        kpis["handling_hours_per_case"] * kpis["cases_per_year"]
+    )
 
 
 def test_gap_cap_is_inclusive_and_configurable():

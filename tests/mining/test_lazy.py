@@ -5,7 +5,6 @@ streaming engine adds the handling hours of a process in another order than the 
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -16,7 +15,7 @@ from pipelines.demo import generate
 from pipelines.errors import InputError
 from pipelines.read import LogOptions, read_log, scan_log
 from pipelines.schema import CASE_ID, COLUMNS
-from tests.mining.conftest import DATASETS, TEST_DATA
+from tests.mining.conftest import log_path
 
 
 def assert_tables_equal(left: MinedTables, right: MinedTables) -> None:
@@ -56,17 +55,10 @@ def test_scan_folder_of_parts_equals_whole(demo_log, tmp_path):
     assert_tables_equal(compute_tables(demo_log, config), compute_tables(scan_log(parts), config))
 
 
-def _real(name: str) -> Path:
-    for folder in (TEST_DATA, DATASETS):
-        if (folder / name).exists():
-            return folder / name
-    pytest.skip(f"{name} not available")
-
-
 @pytest.mark.parametrize("name", ["receipt.xes.gz", "repair_example.xes.gz"])
 def test_scan_real_log_equals_eager(name, tmp_path):
     # receipt has no start timestamps (handling estimated from resource gaps), repair has them.
-    log = read_log(_real(name))
+    log = read_log(log_path(name))
     path = tmp_path / "log.parquet"
     log.write_parquet(path)
     eager = compute_tables(log)

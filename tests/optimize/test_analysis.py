@@ -221,3 +221,15 @@ def test_tables_need_a_plan() -> None:
     inst = wi.i5()
     with pytest.raises(ValueError, match="no plan to report"):
         tables(inst, solve(inst))
+
+
+def test_npv_discounts_the_cash_saving_at_the_study_rate() -> None:
+    inst = wi.i1("0.08")
+    res = solve(inst)
+    assert res.plan is not None and res.plan.assignment["P1"] == "A"
+    cb = dict(tables(inst, res)["cost_breakdown"].select("component", "plan").iter_rows())
+    cash = round(cb["annual_cash_saving"] * 100)
+    annuity = sum(Fraction(1) / Fraction(108, 100) ** t for t in range(1, 6))
+    npv = round(annuity * cash) - round(cb["one_time_cash"] * 100)
+    assert cash > 0 and cb["one_time_cash"] == 100_000.0
+    assert cb["npv_over_horizon"] == npv / 100

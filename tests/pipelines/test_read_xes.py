@@ -339,3 +339,26 @@ def test_malformed_xml_names_line_with_parallel_path(
     assert errors[0][0].file == "broken.xes"
     assert errors[0][0].line is not None and errors[0][0].line > target
     assert "malformed XML: Opening and ending tag mismatch: evnt" in errors[0][0].message
+
+
+def test_parallel_path_leaves_no_scratch_files(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pieces and the worker's frames are removed, on success and on a broken piece."""
+    from pipelines import xes
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(xes, "_scratch_dir", lambda: str(scratch))
+    good = data_dir / "roadtraffic100traces.xes"
+    assert xes._read_rustxes_parallel(good, False) is not None
+    assert list(scratch.iterdir()) == []
+    lines = good.read_text().splitlines(keepends=True)
+    target = len(lines) * 3 // 4  # in the worker's pieces
+    while "<event>" not in lines[target]:
+        target += 1
+    lines[target] = lines[target].replace("<event>", "<evnt>")
+    broken = tmp_path / "broken.xes"
+    broken.write_text("".join(lines))
+    assert xes._read_rustxes_parallel(broken, False) is None
+    assert list(scratch.iterdir()) == []
