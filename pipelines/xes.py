@@ -8,9 +8,12 @@ fails, a safe lxml `iterparse` (no entity resolution, no network, no huge trees)
 again: it either succeeds or yields the exact line of the XML error for the message.
 
 Files of `PARALLEL_MIN_BYTES` (uncompressed; env `BPO_XES_PARALLEL_MIN_BYTES` overrides) or more
-are gunzipped once, cut at `</trace>` boundaries into four well-formed XES documents (each with
-the log header) in a RAM directory, and parsed two here and two in a worker process (rustxes
-holds the GIL, so threads do not help); on any doubt or failure the file is parsed whole.
+are parsed in pieces on all cores (`ParallelXes`): a thread gunzips the file (ISA-L, which
+releases the GIL), cuts it at `</trace>` boundaries into well-formed XES documents of about
+`PIECE_BYTES` (each with the log header) in a RAM directory, and worker processes parse the
+pieces with rustxes (it holds the GIL, so threads would not help) while the rest is still being
+gunzipped; on any doubt or failure the file is parsed whole. `prefetch_xes` starts this before
+the file is asked for, so that the CLI's own start-up (Dagster, pm4py) overlaps the parse.
 
 Raw frame: event attributes under their XES keys, trace attributes prefixed `case:`, dates as
 `datetime[us, UTC]` (XES dates without an offset are read in the configured time zone), in
@@ -18,12 +21,14 @@ file order. Columns are
 sorted by name, so both parsers give the same frame.
 """
 
+import contextlib
 import gzip
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -212,23 +217,105 @@ def _import_quietly(path: Path) -> pl.DataFrame | None:
 
 
 PARALLEL_MIN_BYTES = 50 << 20
-"""Uncompressed size from which an XES file is parsed in pieces on two cores."""
+"""Uncompressed size from which an XES file is parsed in pieces on all cores."""
 
-# Parses one well-formed XES half and writes the raw frame as Arrow IPC; a second Python process
-# because rustxes holds the GIL. Only rustxes and polars are imported: no project code, no
-# re-import of the caller's main module (as multiprocessing's spawn would do).
+PIECE_BYTES = 24 << 20
+"""Largest piece: rustxes is superlinear in the document size (1M demo log, one core: 9.2 s
+whole, 6.9 s as four quarters), and small pieces let the workers start while the file is still
+being gunzipped."""
+
+# Parses well-formed XES pieces named on stdin and writes each raw frame as Arrow IPC: a separate
+# Python process because rustxes holds the GIL. Only rustxes and polars are imported: no project
+# code, no re-import of the caller's main module (as multiprocessing's spawn would do). A piece
+# is removed once parsed, so the RAM directory holds little more than the frames.
 _WORKER = """
-import sys, rustxes
+import os, sys, rustxes
 for line in sys.stdin:
     source, target = line.rstrip("\\n").split("\\t")
     frame, _meta = rustxes.import_xes(source)
+    os.remove(source)
     frame.write_ipc(target)
 """
-_PIECES = 4
-"""Pieces per file, half in this process, half in the worker: rustxes is superlinear in the
-piece size (1M demo log: 9.2 s whole, 8.0 s as two halves, 6.9 s as four quarters, one core)."""
 _FIRST_TRACE = re.compile(rb"<trace[\s>]")
 _NEXT_TRACE = re.compile(rb"</trace>\s*<trace[\s>]")
+_CHUNK = 8 << 20
+
+
+class NotSplittable(ValueError):
+    """The document cannot be cut safely at trace boundaries (it is then parsed whole)."""
+
+
+class XesCutter:
+    """Cut an XES document, fed in chunks, into well-formed pieces of whole traces.
+
+    Every piece is the log header (prolog, `<log>`, extensions, globals, classifiers: all before
+    the first `<trace>`) followed by whole traces; all but the last are closed by `</log>`, the
+    last carries the document's own end. Comments and CDATA after the first trace raise
+    `NotSplittable` (they could hide a `</trace>`).
+
+    Args:
+        piece_bytes: Size from which a piece is cut (at the next trace boundary).
+    """
+
+    def __init__(self, piece_bytes: int) -> None:
+        self._piece_bytes = max(piece_bytes, 1)
+        self._buffer = bytearray()
+        self._scanned = 0  # where the search for the next boundary resumes
+        self.header: bytes | None = None
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """Add the next chunk of the document; the pieces completed by it."""
+        self._buffer += chunk
+        if self.header is None:
+            first = _FIRST_TRACE.search(self._buffer)
+            if first is None:
+                return []
+            self.header = bytes(self._buffer[: first.start()])
+            del self._buffer[: first.start()]
+        pieces = []
+        while len(self._buffer) > self._piece_bytes:
+            start = max(self._piece_bytes, self._scanned)
+            boundary = _NEXT_TRACE.search(self._buffer, start)
+            if boundary is None:
+                self._scanned = max(start, len(self._buffer) - 64)  # `\s*` may span chunks
+                break
+            cut = boundary.start() + len(b"</trace>")
+            pieces.append(self._piece(self._buffer[:cut], last=False))
+            del self._buffer[:cut]
+            self._scanned = 0
+        return pieces
+
+    def finish(self) -> bytes:
+        """The last piece, once the whole document has been fed."""
+        if self.header is None:
+            raise NotSplittable("no <trace> in the document")
+        return self._piece(self._buffer, last=True)
+
+    def _piece(self, body: bytearray, last: bool) -> bytes:
+        if _has_markup_declaration(body):
+            raise NotSplittable("comment or CDATA between the traces")
+        assert self.header is not None
+        return b"".join((self.header, body, b"" if last else b"\n</log>\n"))
+
+
+def _has_markup_declaration(data: bytes | bytearray) -> bool:
+    """Whether `<!` (comment, CDATA) occurs; True also past 10,000 `!`s."""
+    pos = data.find(b"!")  # one byte: memchr speed; `<!` is searched 3x slower
+    for _ in range(10_000):
+        if pos < 0:
+            return False
+        if data[pos - 1 : pos] == b"<":
+            return True
+        pos = data.find(b"!", pos + 1)
+    return True
+
+
+def _workers_wanted() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(2, min(cores, 8))
 
 
 def _parallel_wanted(path: Path, gz_content: bool) -> bool:
@@ -239,132 +326,265 @@ def _parallel_wanted(path: Path, gz_content: bool) -> bool:
 
 
 def _content_size(path: Path, gz_content: bool) -> int:
-    """Uncompressed size: the file size, or for gzip the ISIZE trailer (size modulo 2**32)."""
+    """Uncompressed size: the file size, or for gzip the ISIZE trailer.
+
+    ISIZE is the size modulo 2**32, so it is never taken below the compressed size.
+    """
     size = path.stat().st_size
     if not gz_content:
         return size
     with path.open("rb") as handle:
         handle.seek(max(size - 4, 0))
-        return int.from_bytes(handle.read(4), "little")
+        return max(int.from_bytes(handle.read(4), "little"), size)
 
 
-def split_xes(data: bytes, pieces: int = 2) -> tuple[bytes, list[int]] | None:
-    """Where to cut an XES document into well-formed pieces at trace boundaries.
+def _open_content(path: Path, gz_content: bool) -> BinaryIO:
+    """The file's content as a stream; gzip through ISA-L, which releases the GIL."""
+    if gz_content:
+        from isal import igzip  # noqa: PLC0415 - only the parallel path needs it
 
-    Args:
-        data: The whole (gunzipped, UTF-8 or ASCII) document.
-        pieces: How many pieces, of about equal size.
-
-    Returns:
-        `(header, bounds)`: the log header (prolog, `<log>`, extensions, globals, classifiers:
-        everything before the first `<trace>`) and `pieces + 1` increasing offsets, from the
-        first `<trace>` through cuts just after a `</trace>` to the end. Piece `k` is
-        `header + data[bounds[k]:bounds[k + 1]]`, closed by `</log>` except the last. None
-        when the document does not split cleanly (no traces, too few traces, comments or
-        CDATA in the body, which could hide a `</trace>`), so it is parsed whole.
-    """
-    first = _FIRST_TRACE.search(data)
-    if first is None:
-        return None
-    start = first.start()
-    if _has_markup_declaration(data, start):
-        return None
-    bounds = [start]
-    for k in range(1, pieces):
-        boundary = _NEXT_TRACE.search(data, start + (len(data) - start) * k // pieces)
-        if boundary is None:
-            return None
-        cut = boundary.start() + len(b"</trace>")
-        if cut <= bounds[-1]:
-            return None
-        bounds.append(cut)
-    bounds.append(len(data))
-    return data[:start], bounds
-
-
-def _has_markup_declaration(data: bytes, start: int) -> bool:
-    """Whether `<!` (comment, CDATA) occurs from `start` on; True also past 10,000 `!`s."""
-    pos = data.find(b"!", start)  # one byte: memchr speed; `<!` is searched 3x slower
-    for _ in range(10_000):
-        if pos < 0:
-            return False
-        if data[pos - 1 : pos] == b"<":
-            return True
-        pos = data.find(b"!", pos + 1)
-    return True
+        return igzip.open(path, "rb")
+    return path.open("rb")
 
 
 def _scratch_dir() -> str | None:
-    """A RAM-backed directory for the halves when there is one (6x faster to write than disk)."""
+    """A RAM-backed directory for the pieces when there is one (6x faster to write than disk)."""
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
-def _read_rustxes_parallel(path: Path, gz_content: bool) -> pl.DataFrame | None:
-    """Parse a big XES file in pieces, half here and half in a worker; None on any doubt.
+class ParallelXes:
+    """One XES file being parsed in pieces by worker processes, started at construction.
 
-    The result equals `rustxes.import_xes(path)`: traces are never split, every piece carries
-    the log header (so `<global>` defaults apply), and the pieces must yield the same columns
-    and types, else the caller parses the file whole (which also produces the usual errors).
+    A thread gunzips the file, cuts it at trace boundaries (`XesCutter`) and hands the pieces to
+    the workers round-robin while they parse; the calling thread is free meanwhile (the CLI
+    imports Dagster and pm4py then). `result()` gives the frame, equal to
+    `rustxes.import_xes(path)`, or None on any doubt (then the caller parses the file whole,
+    which also produces the usual errors). Always `close()` it (or use it as a context manager).
+    """
+
+    def __init__(self, path: Path, gz_content: bool, workers: int | None = None) -> None:
+        self.path = path
+        self._gz = gz_content
+        self._tmp = tempfile.TemporaryDirectory(prefix="bpo-xes-", dir=_scratch_dir())
+        self._dir = Path(self._tmp.name)
+        self._targets: list[Path] = []
+        self._header = b""
+        self._failed = False
+        self._procs: list[subprocess.Popen[bytes]] = []
+        try:
+            for _ in range(workers or _workers_wanted()):
+                self._procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _WORKER],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+        except OSError:
+            self.close()
+            raise
+        size = _content_size(path, gz_content)
+        self._piece_bytes = min(PIECE_BYTES, size // (4 * len(self._procs)) + 1)
+        self._feeder = threading.Thread(target=self._feed, name="bpo-xes-feeder", daemon=True)
+        self._feeder.start()
+
+    def _feed(self) -> None:
+        cutter = XesCutter(self._piece_bytes)
+        try:
+            with _open_content(self.path, self._gz) as stream:
+                while chunk := stream.read(_CHUNK):
+                    for piece in cutter.feed(chunk):
+                        self._dispatch(piece)
+            self._dispatch(cutter.finish())
+            self._header = cutter.header or b""
+        except (OSError, EOFError, zlib.error, NotSplittable, ValueError):
+            self._failed = True  # includes a worker killed by close(): broken pipe
+        finally:
+            for proc in self._procs:
+                with contextlib.suppress(OSError):
+                    if proc.stdin is not None:
+                        proc.stdin.close()
+
+    def _dispatch(self, piece: bytes) -> None:
+        k = len(self._targets)
+        source = self._dir / f"piece{k}.xes"
+        source.write_bytes(piece)
+        target = source.with_suffix(".arrow")
+        self._targets.append(target)
+        proc = self._procs[k % len(self._procs)]
+        assert proc.stdin is not None
+        proc.stdin.write(f"{source}\t{target}\n".encode())
+        proc.stdin.flush()
+
+    def result(self) -> pl.DataFrame | None:
+        """Wait for the workers; the frame, or None when any piece failed or pieces disagree."""
+        self._feeder.join()
+        codes = [proc.wait() for proc in self._procs]
+        if self._failed or any(codes) or len(self._targets) < 2:
+            return None
+        try:
+            frames = [pl.read_ipc(target) for target in self._targets]
+            defaults = global_defaults(self._header)
+            return _concat_pieces(frames, defaults)
+        except (OSError, pl.exceptions.PolarsError, etree.XMLSyntaxError, ValueError):
+            return None
+
+    def close(self) -> None:
+        """Stop the workers (a no-op once they have exited) and remove the pieces."""
+        for proc in self._procs:
+            proc.kill()
+        for proc in self._procs:
+            proc.wait()
+        if self._feeder_started():
+            self._feeder.join()
+        for proc in self._procs:
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+        self._tmp.cleanup()
+
+    def _feeder_started(self) -> bool:
+        return hasattr(self, "_feeder") and self._feeder.ident is not None
+
+    def __enter__(self) -> "ParallelXes":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def global_defaults(header: bytes) -> dict[str, pl.Series | None]:
+    """The `<global>` attribute defaults of an XES log header, by raw-frame column name.
+
+    Args:
+        header: Everything before the first `<trace>` (prolog, `<log>`, extensions, globals).
+
+    Returns:
+        Column (`case:`-prefixed for trace scope) → a one-value series of the default, or None
+        for a default not reproduced here (date, id).
+
+    Raises:
+        etree.XMLSyntaxError: The header is not well-formed.
+        ValueError: A default value that does not convert to its type.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(header + b"</log>", parser)
+    defaults: dict[str, pl.Series | None] = {}
+    for element in root:
+        if not isinstance(element.tag, str) or etree.QName(element).localname != "global":
+            continue
+        prefix = "case:" if element.get("scope", "event") == "trace" else ""
+        for child in element:
+            if not isinstance(child.tag, str) or child.get("key") is None:
+                continue
+            kind, value = etree.QName(child).localname, child.get("value", "")
+            dtype = _DEFAULT_TYPES.get(kind)
+            defaults[prefix + child.get("key")] = (
+                None if dtype is None else pl.Series([_convert(kind, value, UTC)], dtype=dtype)
+            )
+    return defaults
+
+
+_DEFAULT_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+    "boolean": pl.Boolean(),
+}
+
+
+def _concat_pieces(
+    frames: list[pl.DataFrame], defaults: dict[str, pl.Series | None]
+) -> pl.DataFrame | None:
+    """The pieces' frames as one, or None when they disagree on a column's type.
+
+    A column missing from a piece (no event there has the attribute) takes the log's global
+    default in its rows when there is one, else null: as rustxes does for the whole file, where
+    a global default fills the gaps of every attribute the log uses. None also when such a
+    default is one `global_defaults` does not reproduce.
+    """
+    dtypes: dict[str, pl.DataType] = {}
+    for frame in frames:
+        if frame.height == 0:
+            return None
+        for name, dtype in frame.schema.items():
+            if dtypes.setdefault(name, dtype) != dtype:
+                return None
+
+    missing = {name for frame in frames for name in dtypes if name not in frame.columns}
+    if any(name in defaults and defaults[name] is None for name in missing):
+        return None
+
+    def fill(name: str, dtype: pl.DataType) -> pl.Expr:
+        default = defaults.get(name)
+        if default is None:
+            return pl.lit(None, dtype).alias(name)
+        return pl.lit(default.cast(dtype, strict=True)[0], dtype).alias(name)
+
+    return pl.concat(
+        [
+            frame.with_columns(
+                fill(name, dtype) for name, dtype in dtypes.items() if name not in frame.columns
+            ).select(list(dtypes))
+            for frame in frames
+        ]
+    )
+
+
+_PREFETCHED: dict[tuple[str, int, int], ParallelXes] = {}
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def prefetch_xes(path: Path) -> bool:
+    """Start parsing a big XES file on the other cores now, for a `read_xes` of it later.
+
+    For a caller that has other work to do first (the CLI imports Dagster and pm4py): the
+    prolog is checked as `read_xes` checks it, and nothing starts for a file that is small,
+    unsafe or unreadable (`read_xes` then reports it). Stop unused parses with
+    `cancel_prefetches`.
+
+    Args:
+        path: An `.xes` or `.xes.gz` file.
+
+    Returns:
+        Whether a parse was started.
     """
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="bpo-xes-", dir=_scratch_dir()) as tmp,
-            subprocess.Popen(  # started first: its imports overlap the gunzip below
-                [sys.executable, "-c", _WORKER],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ) as worker,
-        ):
-            try:
-                return _parse_pieces(path, gz_content, Path(tmp), worker)
-            finally:
-                # A no-op once it has exited; else stopped (and reaped by the `with`) before the
-                # directory is removed, so it cannot leave a piece's frame behind in RAM.
-                worker.kill()
-    except (OSError, EOFError, zlib.error, pl.exceptions.PolarsError):
-        return None
+        if not path.name.lower().endswith((".xes", ".xes.gz")):
+            return False
+        key = _file_key(path)
+        gz_content = is_gzip(path)
+        if key in _PREFETCHED or gz_content != path.name.lower().endswith(".gz"):
+            return False
+        reject_dtd(read_head(path, path.name), path.name)
+        if not _parallel_wanted(path, gz_content):
+            return False
+        _PREFETCHED[key] = ParallelXes(path, gz_content)
+    except (OSError, InputError):
+        return False
+    return True
 
 
-def _parse_pieces(
-    path: Path, gz_content: bool, tmp: Path, worker: subprocess.Popen[bytes]
-) -> pl.DataFrame | None:
-    raw = path.read_bytes()
-    data = zlib.decompress(raw, wbits=31) if gz_content else raw
-    del raw
-    split = split_xes(data, _PIECES)
-    if split is None or worker.stdin is None:
+def cancel_prefetches() -> None:
+    """Stop and clean up every prefetched parse that no `read_xes` has taken."""
+    while _PREFETCHED:
+        _PREFETCHED.popitem()[1].close()
+
+
+def _read_rustxes_parallel(path: Path, gz_content: bool) -> pl.DataFrame | None:
+    """The prefetched parse of this file (same size and mtime), else a new parallel parse."""
+    try:
+        parse = _PREFETCHED.pop(_file_key(path), None) or ParallelXes(path, gz_content)
+    except OSError:
         return None
-    header, bounds = split
-    view = memoryview(data)
-    files = [tmp / f"piece{k}.xes" for k in range(_PIECES)]
-    order = [*range(_PIECES // 2, _PIECES), *range(_PIECES // 2)]  # the worker's pieces first
-    for k in order:
-        with files[k].open("wb") as out:
-            out.write(header)
-            out.write(view[bounds[k] : bounds[k + 1]])
-            if k < _PIECES - 1:
-                out.write(b"\n</log>\n")
-        if k == _PIECES - 1:  # the worker's pieces are written: it starts while ours are
-            theirs = range(_PIECES // 2, _PIECES)
-            lines = "".join(f"{files[j]}\t{files[j].with_suffix('.arrow')}\n" for j in theirs)
-            worker.stdin.write(lines.encode())
-            worker.stdin.close()
-    del view, data
-    frames: list[pl.DataFrame] = []
-    for k in range(_PIECES // 2):
-        frame = _import_quietly(files[k])
-        if frame is None:
-            return None
-        frames.append(frame)
-    if worker.wait() != 0:
-        return None
-    frames += [pl.read_ipc(files[k].with_suffix(".arrow")) for k in range(_PIECES // 2, _PIECES)]
-    schema = dict(frames[0].schema)
-    if any(f.height == 0 or dict(f.schema) != schema for f in frames):
-        return None
-    return pl.concat([f.select(frames[0].columns) for f in frames])
+    with parse:
+        return parse.result()
 
 
 _TYPES = {"string", "date", "int", "float", "boolean", "id"}
