@@ -4,6 +4,8 @@ Suspicious but usable data is reported, never dropped: each check yields one tab
 process (also when it found nothing) and, when it found something, a `Warning_`.
 """
 
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -79,6 +81,10 @@ class QualityReport:
 def check_quality(log: pl.DataFrame, source: str, now: datetime | None = None) -> QualityReport:
     """Run every data-quality check per process.
 
+    The findings of the last frame checked are remembered (by object, while it is alive), so
+    the steps of one run that check the same frame (the asset check, `data_quality.csv`, the
+    CLI's warnings) compute them once; frames are never changed in place in this project.
+
     Args:
         log: A normalized event log (`pipelines.read.read_log`); the out-of-order and
             unmatched-start checks use its `bpo:row` / `bpo:unmatched_starts` columns and report
@@ -89,58 +95,110 @@ def check_quality(log: pl.DataFrame, source: str, now: datetime | None = None) -
     Returns:
         The warnings and the `data_quality.csv` table.
     """
-    now = now or datetime.now(UTC)
-    latest = now + timedelta(days=365)
+    latest = (now or datetime.now(UTC)) + timedelta(days=365)
+    table = _LAST.get(log, latest)
+    if table is None:
+        table = _findings(log, latest)
+        _LAST.put(log, latest, table)
+    warnings = tuple(
+        Warning_(source, f"process '{process}': {n} {detail}")
+        for process, severity, n, detail in table.select(
+            "process", "severity", "rows", "detail"
+        ).iter_rows()
+        if severity == "warning"
+    )
+    return QualityReport(warnings=warnings, table=table)
+
+
+# the frame (weakly), its height and schema, the "future" bound, the findings table
+_Entry = tuple[weakref.ref[pl.DataFrame], tuple[object, ...], datetime, pl.DataFrame]
+
+
+class _LastFindings:
+    """The findings table of the last frame checked, kept while that frame is alive."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: _Entry | None = None
+
+    @staticmethod
+    def _shape(log: pl.DataFrame) -> tuple[object, ...]:
+        return (log.height, tuple(log.schema.items()))
+
+    def get(self, log: pl.DataFrame, latest: datetime) -> pl.DataFrame | None:
+        """The table of `log` if it was the last frame checked and `latest` changes nothing."""
+        with self._lock:
+            entry = self._entry
+        if entry is None:
+            return None
+        ref, shape, cached_latest, table = entry
+        if ref() is not log or shape != self._shape(log):
+            return None
+        if latest != cached_latest:
+            # only timestamps between the two "future" bounds could be counted differently
+            low, high = sorted((latest, cached_latest))
+            between = log.select(pl.col(TIMESTAMP).is_between(low, high, closed="right").any())
+            if between.item() is not False:
+                return None
+        return table
+
+    def put(self, log: pl.DataFrame, latest: datetime, table: pl.DataFrame) -> None:
+        """Remember `table` as the findings of `log` with the future bound `latest`."""
+        with self._lock:
+            self._entry = (weakref.ref(log), self._shape(log), latest, table)
+
+
+_LAST = _LastFindings()
+
+
+def _findings(log: pl.DataFrame, latest: datetime) -> pl.DataFrame:
+    """The `data_quality.csv` table: every check for every process."""
+    per_process = log.group_by(PROCESS).agg(
+        # repeated (case, activity, timestamp, resource) beyond the first
+        (pl.len() - pl.struct(CASE_ID, ACTIVITY, TIMESTAMP, RESOURCE).n_unique())
+        .cast(pl.Int64)
+        .alias("duplicate_events"),
+        (pl.col(START_TIMESTAMP) > pl.col(TIMESTAMP)).sum().alias("start_after_complete"),
+        pl.col(RESOURCE).is_null().sum().alias("missing_resource"),
+    )
     counts: dict[str, pl.DataFrame] = {
         "out_of_order": _out_of_order(log),
-        "duplicate_events": _duplicates(log),
         "timestamp_outliers": _outliers(log, latest),
-        "start_after_complete": log.group_by(PROCESS).agg(
-            (pl.col(START_TIMESTAMP) > pl.col(TIMESTAMP)).sum().alias("rows")
-        ),
-        "missing_resource": log.group_by(PROCESS).agg(
-            pl.col(RESOURCE).is_null().sum().alias("rows")
-        ),
         "unmatched_lifecycle_starts": _unmatched(log),
     }
+    for check in ("duplicate_events", "start_after_complete", "missing_resource"):
+        counts[check] = per_process.select(PROCESS, pl.col(check).alias("rows"))
+    found: dict[tuple[str, str], int] = {}
+    for check, frame in counts.items():
+        for process, n in frame.select(PROCESS, "rows").iter_rows():
+            if process is not None and n is not None:
+                found[(process, check)] = int(n)
     processes = sorted(log.get_column(PROCESS).unique().drop_nulls().to_list())
-    rows: list[dict[str, object]] = []
-    warnings: list[Warning_] = []
+    rows: list[tuple[str, str, str, int, str]] = []
     for process in processes:
         for check, (severity, detail) in CHECKS.items():
-            found = counts[check].filter(pl.col(PROCESS) == process).get_column("rows")
-            n = int(found[0]) if len(found) and found[0] is not None else 0
-            rows.append(
-                {
-                    "process": process,
-                    "check": check,
-                    "severity": severity if n else "ok",
-                    "rows": n,
-                    "detail": detail,
-                }
-            )
-            if n and severity == "warning":
-                warnings.append(Warning_(source, f"process '{process}': {n} {detail}"))
-    table = pl.DataFrame(rows, schema=TABLE_SCHEMA, orient="row")
-    return QualityReport(warnings=tuple(warnings), table=table)
+            n = found.get((process, check), 0)
+            rows.append((process, check, severity if n else "ok", n, detail))
+    return pl.DataFrame(rows, schema=TABLE_SCHEMA, orient="row")
 
 
 def _out_of_order(log: pl.DataFrame) -> pl.DataFrame:
     if ROW not in log.columns:
         return _zeros(log)
     ordered = log.select(PROCESS, CASE_ID, TIMESTAMP, ROW).sort(ROW)
-    earlier = pl.col(TIMESTAMP) < pl.col(TIMESTAMP).cum_max().shift(1).over(PROCESS, CASE_ID)
-    return ordered.group_by(PROCESS).agg(earlier.fill_null(False).sum().alias("rows"))
-
-
-def _duplicates(log: pl.DataFrame) -> pl.DataFrame:
-    keys = [PROCESS, CASE_ID, ACTIVITY, TIMESTAMP, RESOURCE]
-    return (
-        log.group_by(keys)
-        .agg(pl.len().alias("n"))
-        .group_by(PROCESS)
-        .agg((pl.col("n") - 1).sum().cast(pl.Int64).alias("rows"))
-    )
+    bits = max(log.height, 1).bit_length()
+    if 2 * bits + 1 < 63 and ordered.get_column(TIMESTAMP).null_count() == 0:
+        # Number the cases, put each case's events together (in source order) and rank the
+        # timestamps: `case * 2^bits + rank` grows from case to case, so the running maximum
+        # over the whole log is the one within the case (a per-case window is much slower).
+        case = pl.struct(PROCESS, CASE_ID).rank("dense").cast(pl.Int64).alias("_case")
+        ordered = ordered.with_columns(case).sort("_case", maintain_order=True)
+        key = pl.col("_case") * (1 << bits) + pl.col(TIMESTAMP).rank("dense").cast(pl.Int64)
+        earlier = key < key.cum_max().shift(1)
+    else:
+        earlier = pl.col(TIMESTAMP) < pl.col(TIMESTAMP).cum_max().shift(1).over(PROCESS, CASE_ID)
+    flagged = ordered.select(PROCESS, earlier.fill_null(False).alias("_earlier"))
+    return flagged.group_by(PROCESS).agg(pl.col("_earlier").sum().alias("rows"))
 
 
 def _outliers(log: pl.DataFrame, latest: datetime) -> pl.DataFrame:

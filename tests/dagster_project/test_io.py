@@ -1,11 +1,14 @@
 """The IO manager: frames as Parquet, other values pickled, one folder per run."""
 
+import pickle
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
-from dagster_project.defs.io import ParquetPickleIOManager
+from dagster_project.defs.io import ParquetPickleIOManager, cached_paths, clear_cache
 from tests.dagster_project.conftest import QUIET
 
 calls: list[str] = []
@@ -43,3 +46,99 @@ def test_values_are_stored_per_run_and_loaded_from_the_latest(
     assert calls == []  # the frame came from the first run's folder
     assert second.asset_value("summary") == {"total": 6}
     assert sorted(p.name for p in (storage.parent / second.run_id).iterdir()) == ["summary.pkl"]
+
+
+@dg.op(out=dg.DynamicOut(int))
+def split(frame: pl.DataFrame) -> Iterator[dg.DynamicOutput[int]]:
+    for value in frame["x"].to_list():
+        yield dg.DynamicOutput(value, mapping_key=f"x{value}")
+
+
+@dg.op
+def square(value: int) -> pl.DataFrame:
+    return pl.DataFrame({"sq": [value * value]})
+
+
+@dg.op
+def combine(parts: list[pl.DataFrame]) -> dict:
+    return {"squares": sorted(pl.concat(parts)["sq"].to_list())}
+
+
+@dg.graph_asset
+def squares(frame: pl.DataFrame) -> dict:
+    return combine(split(frame).map(square).collect())
+
+
+@pytest.mark.parametrize("keep_in_memory", [True, False])
+def test_op_outputs_of_a_graph_asset_are_stored_per_step(
+    instance: dg.DagsterInstance, keep_in_memory: bool
+) -> None:
+    clear_cache()
+    resources = {"io_manager": ParquetPickleIOManager(keep_in_memory=keep_in_memory)}
+    result = dg.materialize(
+        [frame, squares], instance=instance, resources=resources, run_config=QUIET
+    )
+    assert result.success
+    assert result.asset_value("squares") == {"squares": [1, 4, 9]}
+    ops = Path(instance.storage_directory()) / "runs" / result.run_id / "ops"
+    stored = sorted(str(p.relative_to(ops)) for p in ops.rglob("*") if p.is_file())
+    assert stored == [
+        "squares.split/result[x1].pkl",
+        "squares.split/result[x2].pkl",
+        "squares.split/result[x3].pkl",
+        "squares.square[x1]/result.parquet",
+        "squares.square[x2]/result.parquet",
+        "squares.square[x3]/result.parquet",
+    ]
+    assert pl.read_parquet(ops / "squares.square[x3]/result.parquet", glob=False)[
+        "sq"
+    ].to_list() == [9]
+    with (ops / "squares.split/result[x2].pkl").open("rb") as handle:
+        assert pickle.load(handle) == 2
+    assert len(cached_paths()) == (8 if keep_in_memory else 0)
+
+
+seen: dict[str, object] = {}
+
+
+@dg.asset
+def produced() -> pl.DataFrame:
+    value = pl.DataFrame({"x": [1, 2]})
+    seen["produced"] = value
+    return value
+
+
+@dg.asset
+def first_reader(produced: pl.DataFrame) -> int:
+    seen["first_reader"] = produced
+    return produced.height
+
+
+@dg.asset(deps=[first_reader])
+def rewriter(context: dg.AssetExecutionContext) -> None:
+    """Replaces the stored `produced` behind the IO manager's back."""
+    folder = Path(context.instance.storage_directory()) / "runs" / context.run.run_id
+    pl.DataFrame({"x": [7, 8, 9]}).write_parquet(folder / "produced.parquet")
+
+
+@dg.asset(deps=[rewriter])
+def second_reader(produced: pl.DataFrame) -> list[int]:
+    return produced["x"].to_list()
+
+
+def test_values_of_this_run_come_from_memory_while_the_file_is_unchanged(
+    instance: dg.DagsterInstance,
+) -> None:
+    clear_cache()
+    seen.clear()
+    resources = {"io_manager": ParquetPickleIOManager()}
+    assets = [produced, first_reader, rewriter, second_reader]
+    first = dg.materialize(assets, instance=instance, resources=resources, run_config=QUIET)
+    assert seen["first_reader"] is seen["produced"]
+    assert first.asset_value("second_reader") == [7, 8, 9]  # file changed: read from disk
+
+    second = dg.materialize(
+        [produced, first_reader], instance=instance, resources=resources, run_config=QUIET
+    )
+    folder = Path(instance.storage_directory()) / "runs" / second.run_id
+    assert cached_paths() == [folder / "first_reader.pkl", folder / "produced.parquet"]
