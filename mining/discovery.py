@@ -15,10 +15,12 @@ Per process:
    generalise into a loop or parallel block that allows more behaviour than the full log.
    The Petri net is converted to BPMN (`pm4py.convert_to_bpmn`) and written to
    `models/<process>.pnml` and `.bpmn`; both files are read back with pm4py before the
-   result is returned.
+   result is returned. The writing (pm4py lays the BPMN out with Graphviz) runs in a second
+   thread while fitness and precision are computed.
 4. **Fitness** — token-based replay (Berti & van der Aalst 2019) of each distinct variant of
-   the *full* process log once (`pm4py.conformance_diagnostics_token_based_replay`), weighted
-   by its number of cases: fitness = ½(1 − Σ c·missing / Σ c·consumed) +
+   the *full* process log once (pm4py's token replayer with the parameters of
+   `pm4py.conformance_diagnostics_token_based_replay`, on an `EventLog` built directly),
+   weighted by its number of cases: fitness = ½(1 − Σ c·missing / Σ c·consumed) +
    ½(1 − Σ c·remaining / Σ c·produced), which is exactly pm4py's `log_fitness` of
    `fitness_token_based_replay` on the full log (a test checks it).
 5. **Precision** — ETConformance by token-based replay (Muñoz-Gama & Carmona 2010), the
@@ -34,21 +36,24 @@ Per process:
    (tests check it on real logs).
 
 Activities are handed to pm4py under short codes (`a0`, `a1`, …) and the real names are put
-back on the model's transitions before it is written: pm4py joins prefixes with commas
-internally, so names with commas, quotes or non-ASCII characters cannot upset it.
+back on a copy of the model before it is written: pm4py joins prefixes with commas
+internally, so names with commas, quotes or non-ASCII characters cannot upset it. The map
+(`mining.maps.start_map`) is drawn by Graphviz in the background meanwhile.
 pm4py's import banner and progress bars are switched off here.
 """
 
 import contextlib
+import copy
 import io
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from mining.kpis import MiningConfig
-from mining.maps import render_map, safe_filename
+from mining.maps import safe_filename, start_map
 from pipelines.errors import InputError, Problem
 from pipelines.schema import ACTIVITY, CASE_ID, TIMESTAMP
 
@@ -146,23 +151,6 @@ def _trace_frame(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _weighted_fitness(diagnostics: pl.DataFrame, table: pl.DataFrame) -> float:
-    joined = diagnostics.join(
-        table.select(pl.format("v{}", pl.col("variant")).alias("case_id"), "cases"),
-        on="case_id",
-    )
-    w = pl.col("cases").cast(pl.Float64)
-    sums = joined.select(
-        m=(w * pl.col("missing")).sum(),
-        c=(w * pl.col("consumed")).sum(),
-        r=(w * pl.col("remaining")).sum(),
-        p=(w * pl.col("produced")).sum(),
-    ).row(0, named=True)
-    if sums["c"] <= 0 or sums["p"] <= 0:
-        return 0.0
-    return 0.5 * (1 - sums["m"] / sums["c"]) + 0.5 * (1 - sums["r"] / sums["p"])
-
-
 def weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Marking) -> float:
     """ETConformance precision from variant counts; equals pm4py's on the expanded log.
 
@@ -211,20 +199,46 @@ def weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Mark
     return 1.0 - sum_ee / sum_at if sum_at > 0 else 1.0
 
 
-def _discover_and_check(
-    kept: pl.DataFrame, table: pl.DataFrame
-) -> tuple[PetriNet, Marking, Marking, float, float]:
-    """Inductive Miner on the `kept` variants; fitness and precision on all of `table`."""
-    net, im, fm = pm4py.discover_petri_net_inductive(
+def _inductive(kept: pl.DataFrame) -> tuple[PetriNet, Marking, Marking]:
+    """Plain Inductive Miner on one trace per variant of `kept`."""
+    return pm4py.discover_petri_net_inductive(
         _trace_frame(kept).to_pandas(), noise_threshold=0.0, **_KEYS
     )
-    diagnostics = pm4py.conformance_diagnostics_token_based_replay(
-        _trace_frame(table).to_pandas(), net, im, fm, return_diagnostics_dataframe=True, **_KEYS
+
+
+def _quality(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Marking) -> tuple[float, float]:
+    """(fitness, precision) of the model on every variant of `table`."""
+    return weighted_fitness(table, net, im, fm), weighted_precision(table, net, im, fm)
+
+
+def weighted_fitness(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Marking) -> float:
+    """Token-based replay fitness from variant counts; equals pm4py's on the expanded log.
+
+    Each variant of `table` (`codes`, `cases`) is replayed once with pm4py's token replayer
+    and the parameters `pm4py.conformance_diagnostics_token_based_replay` uses, straight from
+    an `EventLog` (no pandas round trip), and its token counts are weighted by its cases:
+    fitness = ½(1 − Σ c·missing / Σ c·consumed) + ½(1 − Σ c·remaining / Σ c·produced).
+    """
+    traces = EventLog([Trace([Event({_ACT: a}) for a in codes]) for codes in table["codes"]])
+    replayed = token_replay.apply(
+        traces,
+        net,
+        im,
+        fm,
+        parameters={
+            pm4py_constants.PARAMETER_CONSTANT_ACTIVITY_KEY: _ACT,
+            pm4py_constants.PARAMETER_CONSTANT_ATTRIBUTE_KEY: _ACT,
+        },
     )
-    fitness = _weighted_fitness(
-        pl.from_pandas(diagnostics).with_columns(pl.col("case_id").cast(pl.String)), table
+    sums = {"missing": 0, "consumed": 0, "remaining": 0, "produced": 0}
+    for result, cases in zip(replayed, table["cases"], strict=True):
+        for name in sums:
+            sums[name] += cases * result[f"{name}_tokens"]  # integers: exact in any order
+    if sums["consumed"] <= 0 or sums["produced"] <= 0:
+        return 0.0
+    return 0.5 * (1 - sums["missing"] / sums["consumed"]) + 0.5 * (
+        1 - sums["remaining"] / sums["produced"]
     )
-    return net, im, fm, fitness, weighted_precision(table, net, im, fm)
 
 
 def discover_process(
@@ -258,51 +272,104 @@ def discover_process(
     bpmn_path = models_dir / f"{stem}.bpmn"
 
     variants = coded_variants(log_of_one_process)
-    table = variants.table
-    total_cases = int(table["cases"].sum())
-    need = max(1, math.ceil((1.0 - config.noise_threshold) * total_cases - 1e-9))
-    kept = table.filter((pl.col("cases").cum_sum() - pl.col("cases")) < need)
-    kept_cases = int(kept["cases"].sum())
-
-    net, im, fm, fitness, precision = _discover_and_check(kept, table)
-    if kept.height < table.height:
-        # Plain IM on every variant (what pm4py gives on the full log) can be the more precise
-        # model when the filtered variants generalise into a loop or a parallel block; use it
-        # then (its fitness is 1 by construction), else keep the noise-filtered model.
-        full = _discover_and_check(table, table)
-        if full[4] > precision:
-            net, im, fm, fitness, precision = full
-            kept, kept_cases = table, total_cases
-
-    visible = sorted(
-        (t for t in net.transitions if t.label is not None), key=lambda t: int(t.label[1:])
-    )
-    for t in visible:
-        t.name = f"t_{t.label}"
-        t.label = variants.decode[t.label]
-    bpmn = pm4py.convert_to_bpmn(net, im, fm)
-    pm4py.write_pnml(net, im, fm, str(pnml_path))
-    pm4py.write_bpmn(bpmn, str(bpmn_path))
-    _check_read_back(pnml_path, bpmn_path, {t.label for t in visible})
-
-    svg, png = render_map(
+    # Graphviz draws the map in the background while pm4py discovers and checks the model.
+    pending = start_map(
         log_of_one_process,
         process,
         models_dir / f"{stem}_map.svg",
         models_dir / f"{stem}_map.png",
     )
+    try:
+        found = _discover_and_write(variants, config, pnml_path, bpmn_path)
+    except BaseException:
+        pending.cancel()
+        raise
+    svg, png = pending.wait()
     return DiscoveryResult(
         process=process,
         bpmn=bpmn_path,
         pnml=pnml_path,
         svg=svg,
         png=png,
+        fitness=found.fitness,
+        precision=found.precision,
+        variants_total=found.variants_total,
+        variants_used=found.variants_used,
+        cases_kept_share=found.cases_kept_share,
+    )
+
+
+@dataclass(frozen=True)
+class _Found:
+    fitness: float
+    precision: float
+    variants_total: int
+    variants_used: int
+    cases_kept_share: float
+
+
+def _discover_and_write(
+    variants: CodedVariants, config: MiningConfig, pnml_path: Path, bpmn_path: Path
+) -> _Found:
+    """Steps 2–5 of the module docstring; writes and reads back the PNML and BPMN files."""
+    table = variants.table
+    total_cases = int(table["cases"].sum())
+    need = max(1, math.ceil((1.0 - config.noise_threshold) * total_cases - 1e-9))
+    kept = table.filter((pl.col("cases").cum_sum() - pl.col("cases")) < need)
+    kept_cases = int(kept["cases"].sum())
+
+    # The model is written (BPMN layout by Graphviz) in a second thread while its fitness and
+    # precision are computed; when the unfiltered model wins, its files replace the first's.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        net, im, fm = _inductive(kept)
+        model = _named(net, im, fm, variants.decode)
+        writing = pool.submit(_write_models, model, pnml_path, bpmn_path)
+        fitness, precision = _quality(table, net, im, fm)
+        if kept.height < table.height:
+            # Plain IM on every variant (what pm4py gives on the full log) can be the more
+            # precise model when the filtered variants generalise into a loop or a parallel
+            # block; use it then (its fitness is 1 by construction), else keep the filtered one.
+            full = _inductive(table)
+            full_fitness, full_precision = _quality(table, *full)
+            if full_precision > precision:
+                writing.result()
+                model = _named(*full, variants.decode)
+                writing = pool.submit(_write_models, model, pnml_path, bpmn_path)
+                fitness, precision = full_fitness, full_precision
+                kept, kept_cases = table, total_cases
+        writing.result()
+
+    return _Found(
         fitness=fitness,
         precision=precision,
         variants_total=table.height,
         variants_used=kept.height,
         cases_kept_share=kept_cases / total_cases,
     )
+
+
+def _named(
+    net: PetriNet, im: Marking, fm: Marking, decode: dict[str, str]
+) -> tuple[PetriNet, Marking, Marking]:
+    """A copy of the model with the activity names on its visible transitions (`t_a0`, …)."""
+    net, im, fm = copy.deepcopy((net, im, fm))
+    for t in net.transitions:
+        if t.label is not None:
+            t.name = f"t_{t.label}"
+            t.label = decode[t.label]
+    return net, im, fm
+
+
+def _write_models(
+    model: tuple[PetriNet, Marking, Marking], pnml_path: Path, bpmn_path: Path
+) -> None:
+    """Write the model as PNML and BPMN (laid out by pm4py) and read both back."""
+    net, im, fm = model
+    bpmn = pm4py.convert_to_bpmn(net, im, fm)
+    pm4py.write_pnml(net, im, fm, str(pnml_path))
+    pm4py.write_bpmn(bpmn, str(bpmn_path))
+    labels = {t.label for t in net.transitions if t.label is not None}
+    _check_read_back(pnml_path, bpmn_path, labels)
 
 
 def _check_read_back(pnml_path: Path, bpmn_path: Path, labels: set[str]) -> None:

@@ -68,7 +68,8 @@ def add_handling(
     """Add `handling_hours` (Float64, null where unknown) and `handling_source` to each event.
 
     See the module docstring for the exact method. Vectorised: one sort by resource and
-    completion time, no Python loop over cases or events.
+    completion time, no Python loop over cases or events. For an eager frame whose every
+    process has measured events the resource gaps are not needed and not computed.
 
     Args:
         log: Normalized event log (needs `process, activity, timestamp, start_timestamp,
@@ -86,27 +87,12 @@ def add_handling(
     )
     base = base.with_columns(__measured=measured)
 
-    # Resource gaps, over the whole log (a resource works across cases and processes).
-    day = pl.col(TIMESTAMP).dt.convert_time_zone(working_day_timezone).dt.date()
-    by_res = (
-        base.select(_ROW, RESOURCE, TIMESTAMP)
-        .filter(pl.col(RESOURCE).is_not_null())
-        .sort([RESOURCE, TIMESTAMP], maintain_order=True)
-        .with_columns(__day=day)
-        .with_columns(
-            __gap=pl.when(
-                (pl.col(RESOURCE) == pl.col(RESOURCE).shift(1))
-                & (pl.col("__day") == pl.col("__day").shift(1))
-            ).then(_hours(pl.col(TIMESTAMP) - pl.col(TIMESTAMP).shift(1)))
-        )
-        .with_columns(
-            __gap=pl.when((pl.col("__gap") > 0) & (pl.col("__gap") <= cap_hours)).then(
-                pl.col("__gap")
-            )
-        )
-        .select(_ROW, "__gap")
-    )
-    base = base.join(by_res, on=_ROW, how="left")
+    if isinstance(log, pl.DataFrame) and _every_process_measured(log):
+        # The gaps only fill processes without any measured event: skip the resource sort.
+        base = base.with_columns(__gap=pl.lit(None, dtype=pl.Float64))
+    else:
+        gaps = _resource_gaps(base, cap_hours, working_day_timezone)
+        base = base.join(gaps, on=_ROW, how="left", maintain_order="left")
 
     keys = [PROCESS, ACTIVITY]
     base = base.with_columns(
@@ -135,19 +121,49 @@ def add_handling(
         .then(pl.lit(ESTIMATED))
         .otherwise(pl.lit(NONE))
     )
-    out = (
-        base.sort(_ROW)
-        .with_columns(hours.alias(HANDLING_HOURS), source.alias(HANDLING_SOURCE))
-        .drop(
-            _ROW,
-            "__measured",
-            "__gap",
-            "__process_measured",
-            "__act_measured_median",
-            "__act_gap_median",
-        )
+    out = base.with_columns(hours.alias(HANDLING_HOURS), source.alias(HANDLING_SOURCE)).drop(
+        _ROW,
+        "__measured",
+        "__gap",
+        "__process_measured",
+        "__act_measured_median",
+        "__act_gap_median",
     )
     return out.collect() if isinstance(log, pl.DataFrame) else out
+
+
+def _every_process_measured(log: pl.DataFrame) -> bool:
+    """Whether each process has at least one event with a start no later than its completion."""
+    per_process = log.group_by(PROCESS).agg(
+        (pl.col(TIMESTAMP) >= pl.col(START_TIMESTAMP)).any().alias("__any")
+    )
+    return bool(per_process["__any"].all())
+
+
+def _resource_gaps(base: pl.LazyFrame, cap_hours: float, timezone: str) -> pl.LazyFrame:
+    """`__row, __gap`: the valid gap since the same resource's previous completion.
+
+    Over the whole log (a resource works across cases and processes).
+    """
+    day = pl.col(TIMESTAMP).dt.convert_time_zone(timezone).dt.date()
+    return (
+        base.select(_ROW, RESOURCE, TIMESTAMP)
+        .filter(pl.col(RESOURCE).is_not_null())
+        .sort([RESOURCE, TIMESTAMP], maintain_order=True)
+        .with_columns(__day=day)
+        .with_columns(
+            __gap=pl.when(
+                (pl.col(RESOURCE) == pl.col(RESOURCE).shift(1))
+                & (pl.col("__day") == pl.col("__day").shift(1))
+            ).then(_hours(pl.col(TIMESTAMP) - pl.col(TIMESTAMP).shift(1)))
+        )
+        .with_columns(
+            __gap=pl.when((pl.col("__gap") > 0) & (pl.col("__gap") <= cap_hours)).then(
+                pl.col("__gap")
+            )
+        )
+        .select(_ROW, "__gap")
+    )
 
 
 def process_handling(log_with_handling: Frame) -> Frame:

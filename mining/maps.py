@@ -11,10 +11,13 @@ then the most frequent edges among them (at most `max_edges`); the map's caption
 many nodes and edges are shown and which share of the directly-follows steps they cover.
 """
 
+import contextlib
 import subprocess
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
@@ -201,15 +204,124 @@ def render(dot_source: str, fmt: str) -> bytes:
             input=dot_source.encode("utf-8"),
             capture_output=True,
             check=False,
-            timeout=300,
+            timeout=_DOT_TIMEOUT_SECONDS,
         )
     except FileNotFoundError as exc:
-        raise RuntimeError(
-            "Graphviz `dot` is not installed: install it (apt-get install graphviz) and retry"
-        ) from exc
+        raise RuntimeError(_NO_DOT) from exc
     if done.returncode != 0:
         raise RuntimeError(f"Graphviz dot failed: {done.stderr.decode('utf-8', 'replace')}")
     return done.stdout
+
+
+_DOT_TIMEOUT_SECONDS = 300
+_NO_DOT = "Graphviz `dot` is not installed: install it (apt-get install graphviz) and retry"
+
+
+class PendingMap:
+    """A map being drawn by Graphviz `dot` in the background (SVG and PNG at once).
+
+    Created by `start_map`; `wait` collects it (raising if `dot` failed), `cancel` stops it.
+    Each `dot` writes straight into its file, so the caller can do other work meanwhile.
+    """
+
+    def __init__(self, dot_source: str, svg_path: Path, png_path: Path) -> None:
+        """Start `dot -Tsvg` and `dot -Tpng` on `dot_source`, writing the two files."""
+        self.svg_path = svg_path
+        self.png_path = png_path
+        self._jobs: list[tuple[subprocess.Popen[bytes], Path, IO[bytes]]] = []
+        data = dot_source.encode("utf-8")
+        try:
+            for fmt, path in (("svg", svg_path), ("png", png_path)):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in _finish)
+                with path.open("wb") as out:
+                    try:
+                        proc = subprocess.Popen(
+                            ["dot", f"-T{fmt}"],
+                            stdin=subprocess.PIPE,
+                            stdout=out,
+                            stderr=errors,
+                        )
+                    except FileNotFoundError as exc:
+                        errors.close()
+                        path.unlink(missing_ok=True)
+                        raise RuntimeError(_NO_DOT) from exc
+                self._jobs.append((proc, path, errors))
+                if proc.stdin is not None:  # always (stdin=PIPE); a dead `dot` shows in wait()
+                    with contextlib.suppress(BrokenPipeError), proc.stdin:
+                        proc.stdin.write(data)
+        except BaseException:
+            self.cancel()
+            raise
+
+    def wait(self) -> tuple[Path, Path]:
+        """Wait for both renderings.
+
+        Returns:
+            (svg_path, png_path).
+
+        Raises:
+            RuntimeError: `dot` failed or timed out (both files are removed then).
+        """
+        failure = None
+        for proc, _, errors in self._jobs:
+            try:
+                code = proc.wait(timeout=_DOT_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                failure = failure or "Graphviz dot timed out"
+                continue
+            if code != 0 and failure is None:
+                errors.seek(0)
+                failure = f"Graphviz dot failed: {errors.read().decode('utf-8', 'replace')}"
+        if failure is not None:
+            self.cancel()
+            raise RuntimeError(failure)
+        self._finish(remove=False)
+        return self.svg_path, self.png_path
+
+    def cancel(self) -> None:
+        """Stop the renderings (if running) and remove their files."""
+        for proc, _, _ in self._jobs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        self._finish(remove=True)
+
+    def _finish(self, *, remove: bool) -> None:
+        for _, path, errors in self._jobs:
+            errors.close()
+            if remove:
+                path.unlink(missing_ok=True)
+        self._jobs = []
+
+
+def start_map(
+    log: pl.DataFrame,
+    title: str,
+    svg_path: Path,
+    png_path: Path,
+    *,
+    max_nodes: int = 40,
+    max_edges: int = 80,
+) -> PendingMap:
+    """Count a directly-follows map and start drawing it as SVG and PNG in the background.
+
+    Args:
+        log: Normalized event log of one process.
+        title: Caption (the process name).
+        svg_path: Where to write the SVG.
+        png_path: Where to write the PNG.
+        max_nodes: Most activities drawn.
+        max_edges: Most edges drawn.
+
+    Returns:
+        The running rendering; call `wait()` for the two paths.
+
+    Raises:
+        RuntimeError: `dot` is not installed.
+    """
+    dot_source = to_dot(directly_follows(log), title, max_nodes=max_nodes, max_edges=max_edges)
+    return PendingMap(dot_source, svg_path, png_path)
 
 
 def render_map(
@@ -233,10 +345,9 @@ def render_map(
 
     Returns:
         (svg_path, png_path).
+
+    Raises:
+        RuntimeError: `dot` is not installed or fails.
     """
-    dot_source = to_dot(directly_follows(log), title, max_nodes=max_nodes, max_edges=max_edges)
-    svg_path.parent.mkdir(parents=True, exist_ok=True)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    svg_path.write_bytes(render(dot_source, "svg"))
-    png_path.write_bytes(render(dot_source, "png"))
-    return svg_path, png_path
+    pending = start_map(log, title, svg_path, png_path, max_nodes=max_nodes, max_edges=max_edges)
+    return pending.wait()

@@ -2,6 +2,8 @@
 
 import base64
 import datetime as dt
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,18 @@ from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.resources import BpoInputs, Progress
 from dagster_project.defs.tables import table_metadata
 from mining.discovery import DiscoveryResult, discover_process
+from mining.handling import HANDLING_HOURS, add_handling
 from mining.kpis import MinedTables, MiningConfig, compute_tables, with_model_quality
 from optimize.build import load_mined_dir
 from optimize.costfile import CostFile
-from pipelines.schema import PROCESS
+from pipelines.schema import (
+    ACTIVITY,
+    CASE_ID,
+    PROCESS,
+    RESOURCE,
+    START_TIMESTAMP,
+    TIMESTAMP,
+)
 
 MINED_KEYS = ("process_kpis", "activity_stats", "handovers", "system_usage")
 """The four mined tables, in the order of `MinedTables`."""
@@ -77,45 +87,169 @@ def map_markdown(result: DiscoveryResult) -> str:
     return f"{head}\n\n![map](data:image/png;base64,{data})"
 
 
-@dg.asset(group_name="mining", kinds={"pm4py", "graphviz"})
-def process_models(
-    context: dg.AssetExecutionContext,
-    event_log: pl.DataFrame,
-    inputs: BpoInputs,
-    progress: Progress,
+DISCOVERY_COLUMNS = (CASE_ID, ACTIVITY, TIMESTAMP, START_TIMESTAMP, HANDLING_HOURS)
+"""The event columns discovery and the process map read (`discover_process`)."""
+
+ALL_PROCESSES_KEY = "all_processes"
+"""Mapping key of the one discovery step when `BpoInputs.discovery_steps` is `single`."""
+
+
+@dataclass(frozen=True)
+class ProcessBatch:
+    """The processes one discovery step handles.
+
+    Attributes:
+        folder: Folder for the models and maps of the run.
+        config: Mining settings.
+        total: Number of processes of the run (for the progress lines).
+        processes: (1-based position among all processes, name, its events with the columns
+            of `DISCOVERY_COLUMNS`), in name order.
+    """
+
+    folder: str
+    config: MiningConfig
+    total: int
+    processes: tuple[tuple[int, str, pl.DataFrame], ...]
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one discovery step found: a result or a failure per process of its batch."""
+
+    results: tuple[DiscoveryResult, ...]
+    failures: tuple[tuple[str, str], ...]
+
+
+def mapping_key(process: str, taken: set[str]) -> str:
+    """A Dagster mapping key for a process: `[A-Za-z0-9_]` only, unique among `taken`.
+
+    Args:
+        process: Process name (any characters).
+        taken: Keys already given out in this run (the new key is added).
+
+    Returns:
+        The key, e.g. `accounts_payable`; `Prüfung/Ω` becomes `Pr_fung__`, a second name that
+        sanitises alike gets `_2`, `_3`, … appended.
+    """
+    base = re.sub(r"[^A-Za-z0-9_]", "_", process) or "process"
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}_{n}"
+    taken.add(key)
+    return key
+
+
+def discovery_batches(
+    event_log: pl.DataFrame, config: MiningConfig, folder: str, *, per_process: bool
+) -> list[tuple[str, ProcessBatch]]:
+    """Split the log into discovery batches: one per process, or one holding them all.
+
+    Handling times (for the maps' mean handling minutes) are computed once for the whole log
+    with `mining.handling.add_handling` and the config's cap and time zone, as the KPIs are.
+
+    Args:
+        event_log: The normalized event log.
+        config: Mining settings.
+        folder: Folder for the models and maps.
+        per_process: One batch per process (else one batch with every process).
+
+    Returns:
+        (mapping key, batch) pairs in process-name order; at least one batch (possibly empty).
+    """
+    handled = add_handling(
+        event_log.select(*DISCOVERY_COLUMNS[:-1], PROCESS, RESOURCE),
+        config.handling_gap_cap_hours,
+        config.working_day_timezone,
+    )
+    parts = handled.partition_by(PROCESS, as_dict=True, maintain_order=True)
+    processes = sorted(key[0] for key in parts)
+    items = [
+        (i, process, parts[(process,)].select(*DISCOVERY_COLUMNS))
+        for i, process in enumerate(processes, start=1)
+    ]
+    total = len(items)
+    if not per_process or not items:
+        return [(ALL_PROCESSES_KEY, ProcessBatch(folder, config, total, tuple(items)))]
+    taken: set[str] = set()
+    return [
+        (mapping_key(item[1], taken), ProcessBatch(folder, config, total, (item,)))
+        for item in items
+    ]
+
+
+@dg.op(out=dg.DynamicOut(ProcessBatch))
+def split_processes(
+    context: dg.OpExecutionContext, event_log: pl.DataFrame, inputs: BpoInputs
+) -> Iterator[dg.DynamicOutput[ProcessBatch]]:
+    """One batch per business process to discover (or one for all: `discovery_steps`)."""
+    costs, _ = try_load_costs(inputs.cost_path(context.instance.root_directory))
+    folder = Path(context.instance.storage_directory()) / "runs" / context.run_id / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = discovery_batches(
+        event_log,
+        mining_config(costs),
+        str(folder),
+        per_process=inputs.discovery_steps == "per_process",
+    )
+    for key, batch in batches:
+        yield dg.DynamicOutput(batch, mapping_key=key)
+
+
+@dg.op
+def discover_processes(
+    context: dg.OpExecutionContext, batch: ProcessBatch, progress: Progress
+) -> BatchOutcome:
+    """Discover each process of the batch; a failing process is recorded, the others proceed."""
+    results: list[DiscoveryResult] = []
+    failures: list[tuple[str, str]] = []
+    for i, process, events in batch.processes:
+        progress.step(context, f"discovering process {i}/{batch.total}: {process}")
+        try:
+            results.append(discover_process(events, process, Path(batch.folder), batch.config))
+        except Exception as err:
+            context.log.error(f"discovery of {process!r} failed: {type(err).__name__}: {err}")
+            failures.append((process, f"{type(err).__name__}: {err}"))
+    return BatchOutcome(tuple(results), tuple(failures))
+
+
+def models_metadata(models: ProcessModels) -> dict[str, Any]:
+    """The `process_models` materialization's metadata: counts, failures, one map per process."""
+    metadata: dict[str, Any] = {
+        "processes": dg.MetadataValue.int(len(models.results)),
+        "failed_processes": dg.MetadataValue.int(len(models.failures)),
+        "models_folder": dg.MetadataValue.path(models.folder),
+    }
+    if models.failures:
+        metadata["failures"] = dg.MetadataValue.md(
+            "\n".join(f"- **{p}**: {msg}" for p, msg in models.failures)
+        )
+    for result in models.results:
+        metadata[f"map_{result.process}"] = dg.MetadataValue.md(map_markdown(result))
+    return metadata
+
+
+@dg.op
+def collect_process_models(
+    context: dg.OpExecutionContext, outcomes: list[BatchOutcome]
 ) -> dg.Output[ProcessModels]:
+    """Gather the discovery steps' results into `ProcessModels`, in process-name order."""
+    results = sorted((r for o in outcomes for r in o.results), key=lambda r: r.process)
+    failures = sorted(f for o in outcomes for f in o.failures)
+    folder = Path(context.instance.storage_directory()) / "runs" / context.run_id / "models"
+    models = ProcessModels(str(folder), tuple(results), tuple(failures))
+    return dg.Output(models, metadata=models_metadata(models))
+
+
+@dg.graph_asset(group_name="mining", kinds={"pm4py", "graphviz"})
+def process_models(event_log: pl.DataFrame) -> ProcessModels:
     """The discovered model and process map of each business process.
 
     BPMN and Petri net (Inductive Miner) and a map with frequencies and mean times. A process
     whose discovery fails is listed and skipped; the others proceed.
     """
-    costs, _ = try_load_costs(inputs.cost_path(context.instance.root_directory))
-    config = mining_config(costs)
-    folder = Path(context.instance.storage_directory()) / "runs" / context.run_id / "models"
-    folder.mkdir(parents=True, exist_ok=True)
-    processes = sorted(event_log[PROCESS].unique().to_list())
-    results: list[DiscoveryResult] = []
-    failures: list[tuple[str, str]] = []
-    for i, process in enumerate(processes, start=1):
-        progress.step(context, f"discovering process {i}/{len(processes)}: {process}")
-        one = event_log.filter(pl.col(PROCESS) == process)
-        try:
-            results.append(discover_process(one, process, folder, config))
-        except Exception as err:
-            context.log.error(f"discovery of {process!r} failed: {type(err).__name__}: {err}")
-            failures.append((process, f"{type(err).__name__}: {err}"))
-    metadata: dict[str, Any] = {
-        "processes": dg.MetadataValue.int(len(results)),
-        "failed_processes": dg.MetadataValue.int(len(failures)),
-        "models_folder": dg.MetadataValue.path(str(folder)),
-    }
-    if failures:
-        metadata["failures"] = dg.MetadataValue.md(
-            "\n".join(f"- **{p}**: {msg}" for p, msg in failures)
-        )
-    for result in results:
-        metadata[f"map_{result.process}"] = dg.MetadataValue.md(map_markdown(result))
-    return dg.Output(ProcessModels(str(folder), tuple(results), tuple(failures)), metadata=metadata)
+    batches = split_processes(event_log)
+    return collect_process_models(batches.map(discover_processes).collect())
 
 
 _TABLE_DOCS = {

@@ -3,6 +3,7 @@ import pytest
 
 from mining.discovery import discover_process
 from mining.kpis import MiningConfig
+from pipelines.demo import generate
 from tests.mining.conftest import PM4PY_KEYS, to_pm4py
 from tests.mining.helpers import make_log
 
@@ -160,3 +161,23 @@ def test_no_banner_and_no_progress_bars_reach_the_terminal():
 
     assert run("quiet") == ""
     assert "replaying log with TBR" in run("bars")  # the control: pm4py's bars would show
+
+
+def test_unfiltered_model_replaces_the_filtered_one_when_more_precise(tmp_path):
+    log = generate(2000, seed=7).log.filter(pl.col("process") == "claims_handling")
+    full = to_pm4py(log)
+    counts = sorted(pm4py.get_variants(full, **PM4PY_KEYS).values(), reverse=True)
+    covered = [sum(counts[: i + 1]) for i in range(len(counts))]
+    filtered = next(i + 1 for i, c in enumerate(covered) if c >= 0.95 * sum(counts))
+    assert filtered < len(counts)  # the noise filter cuts here …
+    result = discover_process(log, "claims", tmp_path, MiningConfig())
+    # … but plain IM on every variant is more precise, so that model is the one written.
+    assert (result.variants_used, result.cases_kept_share) == (len(counts), 1.0)
+    net, im, fm, bpmn = _read_back(result)
+    theirs = pm4py.fitness_token_based_replay(full, net, im, fm, **PM4PY_KEYS)
+    assert result.fitness == theirs["log_fitness"] == 1.0
+    assert result.precision == pytest.approx(
+        pm4py.precision_token_based_replay(full, net, im, fm, **PM4PY_KEYS), abs=1e-12
+    )
+    tasks = {n.get_name() for n in bpmn.get_nodes() if type(n).__name__ == "Task"}
+    assert tasks == set(log["activity"].unique().to_list())

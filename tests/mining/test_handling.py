@@ -1,5 +1,6 @@
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from mining.handling import add_handling, process_handling
 from mining.kpis import MiningConfig, compute_tables
@@ -126,3 +127,23 @@ def test_real_lifecycle_log_is_measured(real_log):
     assert kpis["handling_time_source"] == "measured"
     total = out["handling_hours"].sum()
     assert kpis["handling_hours_per_case"] == pytest.approx(total / 1104)
+
+
+@pytest.mark.parametrize("starts_in_q", [True, False])
+def test_eager_and_lazy_agree_with_and_without_resource_gaps(starts_in_q):
+    # Every process measured → the eager path skips the resource gaps; Q without any start
+    # needs them (b's Y follows r's completion of Z in P at 09:10: 20 min; c's Y takes the median).
+    rows = [
+        dict(case="a", act="X", ts="2024-01-01 09:00", start="2024-01-01 08:00", res="r"),
+        dict(case="a", act="Z", ts="2024-01-01 09:10", res="r"),
+        dict(case="b", act="Y", ts="2024-01-01 09:30", res="r", proc="Q"),
+        dict(case="c", act="Y", ts="2024-01-01 09:40", res="s", proc="Q"),
+    ]
+    if starts_in_q:
+        rows[2]["start"] = "2024-01-01 09:20"
+    log = make_log(rows)
+    eager = add_handling(log)
+    assert_frame_equal(eager, add_handling(log.lazy()).collect())
+    expected = [1.0, 0.0, 1 / 6, 1 / 6] if starts_in_q else [1.0, 0.0, 1 / 3, 1 / 3]
+    assert eager["handling_hours"].to_list() == pytest.approx(expected)
+    assert eager.columns == [*log.columns, "handling_hours", "handling_source"]

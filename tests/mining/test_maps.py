@@ -1,6 +1,14 @@
 import pytest
 
-from mining.maps import directly_follows, render_map, safe_filename, to_dot
+from mining.maps import (
+    PendingMap,
+    directly_follows,
+    render,
+    render_map,
+    safe_filename,
+    start_map,
+    to_dot,
+)
 from tests.mining.helpers import make_log
 
 ROWS = [
@@ -49,6 +57,35 @@ def test_render_svg_and_png_with_unicode(tmp_path):
     text = svg.read_text(encoding="utf-8")
     assert "Prüfung &quot;A&quot;" in text and "back\\slash" in text
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_map_drawn_in_the_background_equals_the_synchronous_rendering(tmp_path):
+    log = make_log(ROWS)
+    pending = start_map(log, "Prüfung", tmp_path / "a.svg", tmp_path / "a.png")
+    assert pending.wait() == (tmp_path / "a.svg", tmp_path / "a.png")
+    dot = to_dot(directly_follows(log), "Prüfung")
+    assert (tmp_path / "a.svg").read_bytes() == render(dot, "svg")
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_failing_background_rendering_raises_and_leaves_no_files(tmp_path):
+    pending = PendingMap("digraph {", tmp_path / "bad.svg", tmp_path / "bad.png")
+    with pytest.raises(RuntimeError, match=r"Graphviz dot failed: .*syntax error"):
+        pending.wait()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cancelled_rendering_leaves_no_files(tmp_path):
+    pending = start_map(make_log(ROWS), "x", tmp_path / "m" / "x.svg", tmp_path / "m" / "x.png")
+    pending.cancel()
+    assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_missing_graphviz_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    with pytest.raises(RuntimeError, match="Graphviz `dot` is not installed"):
+        start_map(make_log(ROWS), "x", tmp_path / "x.svg", tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_large_maps_are_cut_and_say_so():
