@@ -8,11 +8,11 @@ fails, a safe lxml `iterparse` (no entity resolution, no network, no huge trees)
 again: it either succeeds or yields the exact line of the XML error for the message.
 
 Files of `PARALLEL_MIN_BYTES` (uncompressed; env `BPO_XES_PARALLEL_MIN_BYTES` overrides) or more
-are parsed in pieces on all cores (`ParallelXes`): a thread gunzips the file (ISA-L, which
-releases the GIL), cuts it at `</trace>` boundaries into well-formed XES documents of about
-`PIECE_BYTES` (each with the log header) in a RAM directory, and worker processes parse the
-pieces with rustxes (it holds the GIL, so threads would not help) while the rest is still being
-gunzipped; on any doubt or failure the file is parsed whole. `prefetch_xes` starts this before
+are parsed in pieces on all cores (`ParallelXes`): a feeder process gunzips the file (ISA-L),
+cuts it at `</trace>` boundaries into well-formed XES documents of about `PIECE_BYTES` (each
+with the log header) in a RAM directory, and worker processes parse the pieces with rustxes (it
+holds the GIL, so threads would not help) while the rest is still being gunzipped; on any doubt
+or failure the file is parsed whole. `prefetch_xes` starts this before
 the file is asked for, so that the CLI's own start-up (Dagster, pm4py) overlaps the parse.
 
 Raw frame: event attributes under their XES keys, trace attributes prefixed `case:`, dates as
@@ -28,7 +28,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -356,103 +355,110 @@ def _scratch_dir() -> str | None:
 class ParallelXes:
     """One XES file being parsed in pieces by worker processes, started at construction.
 
-    A thread gunzips the file, cuts it at trace boundaries (`XesCutter`) and hands the pieces to
-    the workers round-robin while they parse; the calling thread is free meanwhile (the CLI
-    imports Dagster and pm4py then). `result()` gives the frame, equal to
-    `rustxes.import_xes(path)`, or None on any doubt (then the caller parses the file whole,
-    which also produces the usual errors). Always `close()` it (or use it as a context manager).
+    A feeder process gunzips the file, cuts it at trace boundaries (`XesCutter`) and hands the
+    pieces to the workers round-robin while they parse; the caller is free meanwhile (the CLI
+    imports Dagster and pm4py then; a feeder thread would contend with that for the GIL and
+    starve the workers). `result()` gives the frame, equal to `rustxes.import_xes(path)`, or
+    None on any doubt (then the caller parses the file whole, which also produces the usual
+    errors). Always `close()` it (or use it as a context manager).
     """
 
     def __init__(self, path: Path, gz_content: bool, workers: int | None = None) -> None:
         self.path = path
-        self._gz = gz_content
         self._tmp = tempfile.TemporaryDirectory(prefix="bpo-xes-", dir=_scratch_dir())
         self._dir = Path(self._tmp.name)
-        self._targets: list[Path] = []
-        self._header = b""
-        self._failed = False
         self._procs: list[subprocess.Popen[bytes]] = []
+        write_fds: list[int] = []
         try:
             for _ in range(workers or _workers_wanted()):
-                self._procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-c", _WORKER],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
+                read_fd, write_fd = os.pipe()
+                write_fds.append(write_fd)
+                try:
+                    self._procs.append(_python(["-c", _WORKER], stdin=read_fd))
+                finally:
+                    os.close(read_fd)
+            size = _content_size(path, gz_content)
+            piece_bytes = min(PIECE_BYTES, size // (4 * len(write_fds)) + 1)
+            feed = ["feed", str(path), str(int(gz_content)), str(piece_bytes), str(self._dir)]
+            self._procs.append(
+                _python(["-m", "pipelines.xes", *feed, *map(str, write_fds)], pass_fds=write_fds)
+            )
         except OSError:
             self.close()
             raise
-        size = _content_size(path, gz_content)
-        self._piece_bytes = min(PIECE_BYTES, size // (4 * len(self._procs)) + 1)
-        self._feeder = threading.Thread(target=self._feed, name="bpo-xes-feeder", daemon=True)
-        self._feeder.start()
-
-    def _feed(self) -> None:
-        cutter = XesCutter(self._piece_bytes)
-        try:
-            with _open_content(self.path, self._gz) as stream:
-                while chunk := stream.read(_CHUNK):
-                    for piece in cutter.feed(chunk):
-                        self._dispatch(piece)
-            self._dispatch(cutter.finish())
-            self._header = cutter.header or b""
-        except (OSError, EOFError, zlib.error, NotSplittable, ValueError):
-            self._failed = True  # includes a worker killed by close(): broken pipe
         finally:
-            for proc in self._procs:
-                with contextlib.suppress(OSError):
-                    if proc.stdin is not None:
-                        proc.stdin.close()
-
-    def _dispatch(self, piece: bytes) -> None:
-        k = len(self._targets)
-        source = self._dir / f"piece{k}.xes"
-        source.write_bytes(piece)
-        target = source.with_suffix(".arrow")
-        self._targets.append(target)
-        proc = self._procs[k % len(self._procs)]
-        assert proc.stdin is not None
-        proc.stdin.write(f"{source}\t{target}\n".encode())
-        proc.stdin.flush()
+            for fd in write_fds:
+                os.close(fd)
 
     def result(self) -> pl.DataFrame | None:
         """Wait for the workers; the frame, or None when any piece failed or pieces disagree."""
-        self._feeder.join()
-        codes = [proc.wait() for proc in self._procs]
-        if self._failed or any(codes) or len(self._targets) < 2:
+        if any([proc.wait() for proc in self._procs]):
             return None
         try:
-            frames = [pl.read_ipc(target) for target in self._targets]
-            defaults = global_defaults(self._header)
+            pieces = int((self._dir / "pieces").read_text())
+            if pieces < 2:
+                return None
+            frames = [pl.read_ipc(self._dir / f"piece{k}.arrow") for k in range(pieces)]
+            defaults = global_defaults((self._dir / "header.xml").read_bytes())
             return _concat_pieces(frames, defaults)
         except (OSError, pl.exceptions.PolarsError, etree.XMLSyntaxError, ValueError):
             return None
 
     def close(self) -> None:
-        """Stop the workers (a no-op once they have exited) and remove the pieces."""
+        """Stop the feeder and the workers (a no-op once they have exited); remove the pieces."""
         for proc in self._procs:
             proc.kill()
         for proc in self._procs:
             proc.wait()
-        if self._feeder_started():
-            self._feeder.join()
-        for proc in self._procs:
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
         self._tmp.cleanup()
-
-    def _feeder_started(self) -> bool:
-        return hasattr(self, "_feeder") and self._feeder.ident is not None
 
     def __enter__(self) -> "ParallelXes":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _python(args: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """A Python child of this interpreter, silent (a rustxes panic prints a Rust backtrace)."""
+    return subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen
+    )
+
+
+def _feed(path: Path, gz_content: bool, piece_bytes: int, folder: Path, fds: list[int]) -> int:
+    """The feeder process of `ParallelXes`: cut the file into `folder`, name each piece to a worker.
+
+    Writes `pieceK.xes` for K = 0, 1, … (the worker replaces it by `pieceK.arrow`), then
+    `header.xml` (the log header) and `pieces` (their number). Returns the exit code: 0, or 3
+    when the file cannot be cut (`NotSplittable`) or read.
+    """
+    outs = [os.fdopen(fd, "wb", buffering=0) for fd in fds]
+    cutter = XesCutter(piece_bytes)
+    count = 0
+
+    def dispatch(piece: bytes) -> None:
+        nonlocal count
+        source = folder / f"piece{count}.xes"
+        source.write_bytes(piece)
+        outs[count % len(outs)].write(f"{source}\t{source.with_suffix('.arrow')}\n".encode())
+        count += 1
+
+    try:
+        with _open_content(path, gz_content) as stream:
+            while chunk := stream.read(_CHUNK):
+                for piece in cutter.feed(chunk):
+                    dispatch(piece)
+        dispatch(cutter.finish())
+        (folder / "header.xml").write_bytes(cutter.header or b"")
+        (folder / "pieces").write_text(str(count))
+    except (OSError, EOFError, zlib.error, NotSplittable):
+        return 3  # includes a worker that died: broken pipe
+    finally:
+        for out in outs:
+            with contextlib.suppress(OSError):
+                out.close()
+    return 0
 
 
 def global_defaults(header: bytes) -> dict[str, pl.Series | None]:
@@ -685,3 +691,8 @@ def _rows_to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
             dtype = pl.String()
         columns[key] = pl.Series(key, values, dtype=dtype)
     return pl.DataFrame(list(columns.values()))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["feed"]:  # the feeder process of ParallelXes
+    _path, _gz, _piece_bytes, _folder, *_fds = sys.argv[2:]
+    sys.exit(_feed(Path(_path), _gz == "1", int(_piece_bytes), Path(_folder), list(map(int, _fds))))
