@@ -221,41 +221,38 @@ class PendingMap:
     """A map being drawn by Graphviz `dot` in the background (SVG and PNG at once).
 
     Created by `start_map`; `wait` collects it (raising if `dot` failed), `cancel` stops it.
-    Each `dot` writes straight into its file, so the caller can do other work meanwhile.
+    One `dot` process lays the graph out once and writes both files itself
+    (`dot -Tsvg -o… -Tpng -o…`), so the caller can do other work meanwhile.
     """
 
     def __init__(self, dot_source: str, svg_path: Path, png_path: Path) -> None:
-        """Start `dot -Tsvg` and `dot -Tpng` on `dot_source`, writing the two files."""
+        """Start one `dot` on `dot_source`, writing the SVG and the PNG file."""
         self.svg_path = svg_path
         self.png_path = png_path
-        self._jobs: list[tuple[subprocess.Popen[bytes], Path, IO[bytes]]] = []
-        data = dot_source.encode("utf-8")
+        self._proc: subprocess.Popen[bytes] | None = None
+        svg_path.parent.mkdir(parents=True, exist_ok=True)
+        png_path.parent.mkdir(parents=True, exist_ok=True)
+        self._errors: IO[bytes] | None = tempfile.TemporaryFile()  # noqa: SIM115 (see _finish)
         try:
-            for fmt, path in (("svg", svg_path), ("png", png_path)):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in _finish)
-                with path.open("wb") as out:
-                    try:
-                        proc = subprocess.Popen(
-                            ["dot", f"-T{fmt}"],
-                            stdin=subprocess.PIPE,
-                            stdout=out,
-                            stderr=errors,
-                        )
-                    except FileNotFoundError as exc:
-                        errors.close()
-                        path.unlink(missing_ok=True)
-                        raise RuntimeError(_NO_DOT) from exc
-                self._jobs.append((proc, path, errors))
-                if proc.stdin is not None:  # always (stdin=PIPE); a dead `dot` shows in wait()
-                    with contextlib.suppress(BrokenPipeError), proc.stdin:
-                        proc.stdin.write(data)
+            try:
+                # `-o<path>` in one argument: a file name starting with `-` stays a file name.
+                self._proc = subprocess.Popen(
+                    ["dot", "-Tsvg", f"-o{svg_path}", "-Tpng", f"-o{png_path}"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=self._errors,
+                )
+            except FileNotFoundError as exc:
+                raise RuntimeError(_NO_DOT) from exc
+            if self._proc.stdin is not None:  # always (stdin=PIPE); a dead `dot` shows in wait()
+                with contextlib.suppress(BrokenPipeError), self._proc.stdin:
+                    self._proc.stdin.write(dot_source.encode("utf-8"))
         except BaseException:
             self.cancel()
             raise
 
     def wait(self) -> tuple[Path, Path]:
-        """Wait for both renderings.
+        """Wait for the rendering.
 
         Returns:
             (svg_path, png_path).
@@ -264,15 +261,16 @@ class PendingMap:
             RuntimeError: `dot` failed or timed out (both files are removed then).
         """
         failure = None
-        for proc, _, errors in self._jobs:
+        if self._proc is not None:
             try:
-                code = proc.wait(timeout=_DOT_TIMEOUT_SECONDS)
+                code = self._proc.wait(timeout=_DOT_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
-                failure = failure or "Graphviz dot timed out"
-                continue
-            if code != 0 and failure is None:
-                errors.seek(0)
-                failure = f"Graphviz dot failed: {errors.read().decode('utf-8', 'replace')}"
+                failure = "Graphviz dot timed out"
+            else:
+                if code != 0 and self._errors is not None:
+                    self._errors.seek(0)
+                    message = self._errors.read().decode("utf-8", "replace")
+                    failure = f"Graphviz dot failed: {message}"
         if failure is not None:
             self.cancel()
             raise RuntimeError(failure)
@@ -280,19 +278,22 @@ class PendingMap:
         return self.svg_path, self.png_path
 
     def cancel(self) -> None:
-        """Stop the renderings (if running) and remove their files."""
-        for proc, _, _ in self._jobs:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        self._finish(remove=True)
+        """Stop the rendering (if running) and remove its files; a no-op once collected."""
+        started = self._proc is not None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+        self._finish(remove=started)
 
     def _finish(self, *, remove: bool) -> None:
-        for _, path, errors in self._jobs:
-            errors.close()
-            if remove:
-                path.unlink(missing_ok=True)
-        self._jobs = []
+        if self._errors is not None:
+            self._errors.close()
+            self._errors = None
+        if remove:
+            self.svg_path.unlink(missing_ok=True)
+            self.png_path.unlink(missing_ok=True)
+        self._proc = None
 
 
 def start_map(

@@ -8,9 +8,10 @@ fails, a safe lxml `iterparse` (no entity resolution, no network, no huge trees)
 again: it either succeeds or yields the exact line of the XML error for the message.
 
 Files of `PARALLEL_MIN_BYTES` (uncompressed; env `BPO_XES_PARALLEL_MIN_BYTES` overrides) or more
-are parsed in pieces on all cores (`ParallelXes`): a feeder process gunzips the file (ISA-L),
-cuts it at `</trace>` boundaries into well-formed XES documents of about `PIECE_BYTES` (each
-with the log header) in a RAM directory, and worker processes parse the pieces with rustxes (it
+are parsed in pieces on all cores (`ParallelXes`): a feeder process (`pipelines.xes_cut`,
+standard library only, so it starts without polars or lxml) gunzips the file (ISA-L), cuts it
+at `</trace>` boundaries into well-formed XES documents of about `PIECE_BYTES` (each with the
+log header) in a RAM directory, and worker processes parse the pieces with rustxes (it
 holds the GIL, so threads would not help) while the rest is still being gunzipped; on any doubt
 or failure the file is parsed whole. `prefetch_xes` starts this before
 the file is asked for, so that the CLI's own start-up (Dagster, pm4py) overlaps the parse.
@@ -21,7 +22,6 @@ file order. Columns are
 sorted by name, so both parsers give the same frame.
 """
 
-import contextlib
 import gzip
 import os
 import re
@@ -40,6 +40,7 @@ import polars as pl
 from lxml import etree
 
 from pipelines.errors import InputError, Problem
+from pipelines.xes_cut import NotSplittable, XesCutter  # noqa: F401 - part of this API too
 
 GZIP_MAGIC = b"\x1f\x8b"
 DTD_MESSAGE = "XML with DTD/entity declarations is not accepted: remove the DOCTYPE"
@@ -235,78 +236,6 @@ for line in sys.stdin:
     os.remove(source)
     frame.write_ipc(target)
 """
-_FIRST_TRACE = re.compile(rb"<trace[\s>]")
-_NEXT_TRACE = re.compile(rb"</trace>\s*<trace[\s>]")
-_CHUNK = 8 << 20
-
-
-class NotSplittable(ValueError):
-    """The document cannot be cut safely at trace boundaries (it is then parsed whole)."""
-
-
-class XesCutter:
-    """Cut an XES document, fed in chunks, into well-formed pieces of whole traces.
-
-    Every piece is the log header (prolog, `<log>`, extensions, globals, classifiers: all before
-    the first `<trace>`) followed by whole traces; all but the last are closed by `</log>`, the
-    last carries the document's own end. Comments and CDATA after the first trace raise
-    `NotSplittable` (they could hide a `</trace>`).
-
-    Args:
-        piece_bytes: Size from which a piece is cut (at the next trace boundary).
-    """
-
-    def __init__(self, piece_bytes: int) -> None:
-        self._piece_bytes = max(piece_bytes, 1)
-        self._buffer = bytearray()
-        self._scanned = 0  # where the search for the next boundary resumes
-        self.header: bytes | None = None
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """Add the next chunk of the document; the pieces completed by it."""
-        self._buffer += chunk
-        if self.header is None:
-            first = _FIRST_TRACE.search(self._buffer)
-            if first is None:
-                return []
-            self.header = bytes(self._buffer[: first.start()])
-            del self._buffer[: first.start()]
-        pieces = []
-        while len(self._buffer) > self._piece_bytes:
-            start = max(self._piece_bytes, self._scanned)
-            boundary = _NEXT_TRACE.search(self._buffer, start)
-            if boundary is None:
-                self._scanned = max(start, len(self._buffer) - 64)  # `\s*` may span chunks
-                break
-            cut = boundary.start() + len(b"</trace>")
-            pieces.append(self._piece(self._buffer[:cut], last=False))
-            del self._buffer[:cut]
-            self._scanned = 0
-        return pieces
-
-    def finish(self) -> bytes:
-        """The last piece, once the whole document has been fed."""
-        if self.header is None:
-            raise NotSplittable("no <trace> in the document")
-        return self._piece(self._buffer, last=True)
-
-    def _piece(self, body: bytearray, last: bool) -> bytes:
-        if _has_markup_declaration(body):
-            raise NotSplittable("comment or CDATA between the traces")
-        assert self.header is not None
-        return b"".join((self.header, body, b"" if last else b"\n</log>\n"))
-
-
-def _has_markup_declaration(data: bytes | bytearray) -> bool:
-    """Whether `<!` (comment, CDATA) occurs; True also past 10,000 `!`s."""
-    pos = data.find(b"!")  # one byte: memchr speed; `<!` is searched 3x slower
-    for _ in range(10_000):
-        if pos < 0:
-            return False
-        if data[pos - 1 : pos] == b"<":
-            return True
-        pos = data.find(b"!", pos + 1)
-    return True
 
 
 def _workers_wanted() -> int:
@@ -335,15 +264,6 @@ def _content_size(path: Path, gz_content: bool) -> int:
     with path.open("rb") as handle:
         handle.seek(max(size - 4, 0))
         return max(int.from_bytes(handle.read(4), "little"), size)
-
-
-def _open_content(path: Path, gz_content: bool) -> BinaryIO:
-    """The file's content as a stream; gzip through ISA-L, which releases the GIL."""
-    if gz_content:
-        from isal import igzip  # noqa: PLC0415 - only the parallel path needs it
-
-        return igzip.open(path, "rb")
-    return path.open("rb")
 
 
 def _scratch_dir() -> str | None:
@@ -381,7 +301,9 @@ class ParallelXes:
             piece_bytes = min(PIECE_BYTES, size // (4 * len(write_fds)) + 1)
             feed = ["feed", str(path), str(int(gz_content)), str(piece_bytes), str(self._dir)]
             self._procs.append(
-                _python(["-m", "pipelines.xes", *feed, *map(str, write_fds)], pass_fds=write_fds)
+                _python(
+                    ["-m", "pipelines.xes_cut", *feed, *map(str, write_fds)], pass_fds=write_fds
+                )
             )
         except OSError:
             self.close()
@@ -424,41 +346,6 @@ def _python(args: list[str], **popen: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen
     )
-
-
-def _feed(path: Path, gz_content: bool, piece_bytes: int, folder: Path, fds: list[int]) -> int:
-    """The feeder process of `ParallelXes`: cut the file into `folder`, name each piece to a worker.
-
-    Writes `pieceK.xes` for K = 0, 1, … (the worker replaces it by `pieceK.arrow`), then
-    `header.xml` (the log header) and `pieces` (their number). Returns the exit code: 0, or 3
-    when the file cannot be cut (`NotSplittable`) or read.
-    """
-    outs = [os.fdopen(fd, "wb", buffering=0) for fd in fds]
-    cutter = XesCutter(piece_bytes)
-    count = 0
-
-    def dispatch(piece: bytes) -> None:
-        nonlocal count
-        source = folder / f"piece{count}.xes"
-        source.write_bytes(piece)
-        outs[count % len(outs)].write(f"{source}\t{source.with_suffix('.arrow')}\n".encode())
-        count += 1
-
-    try:
-        with _open_content(path, gz_content) as stream:
-            while chunk := stream.read(_CHUNK):
-                for piece in cutter.feed(chunk):
-                    dispatch(piece)
-        dispatch(cutter.finish())
-        (folder / "header.xml").write_bytes(cutter.header or b"")
-        (folder / "pieces").write_text(str(count))
-    except (OSError, EOFError, zlib.error, NotSplittable):
-        return 3  # includes a worker that died: broken pipe
-    finally:
-        for out in outs:
-            with contextlib.suppress(OSError):
-                out.close()
-    return 0
 
 
 def global_defaults(header: bytes) -> dict[str, pl.Series | None]:
@@ -691,8 +578,3 @@ def _rows_to_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
             dtype = pl.String()
         columns[key] = pl.Series(key, values, dtype=dtype)
     return pl.DataFrame(list(columns.values()))
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["feed"]:  # the feeder process of ParallelXes
-    _path, _gz, _piece_bytes, _folder, *_fds = sys.argv[2:]
-    sys.exit(_feed(Path(_path), _gz == "1", int(_piece_bytes), Path(_folder), list(map(int, _fds))))

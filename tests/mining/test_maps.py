@@ -1,3 +1,6 @@
+import threading
+from pathlib import Path
+
 import pytest
 
 from mining.maps import (
@@ -66,6 +69,31 @@ def test_a_map_drawn_in_the_background_equals_the_synchronous_rendering(tmp_path
     dot = to_dot(directly_follows(log), "Prüfung")
     assert (tmp_path / "a.svg").read_bytes() == render(dot, "svg")
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    # One `dot` writing both files gives what a `dot -Tsvg` and a `dot -Tpng` give apart.
+    assert (tmp_path / "a.png").read_bytes() == render(dot, "png")
+    pending.cancel()  # once collected, cancel leaves the files alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "a.svg"]
+
+
+def _children() -> set[int]:
+    """Child processes (running or not yet reaped) of this thread, from /proc."""
+    listing = Path(f"/proc/self/task/{threading.get_native_id()}/children")
+    return {int(pid) for pid in listing.read_text().split()}
+
+
+@pytest.mark.skipif(
+    not Path(f"/proc/self/task/{threading.get_native_id()}/children").exists(),
+    reason="needs Linux /proc children lists",
+)
+def test_one_dot_process_draws_both_files(tmp_path):
+    before = _children()
+    pending = start_map(make_log(ROWS), "x", tmp_path / "x.svg", tmp_path / "x.png")
+    started = _children() - before  # `dot` stays listed until waited for, even when done
+    pending.wait()
+    assert len(started) == 1
+    assert _children() == before
+    assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "x.svg").read_text(encoding="utf-8")
 
 
 def test_a_failing_background_rendering_raises_and_leaves_no_files(tmp_path):

@@ -1,13 +1,15 @@
 """The parallel XES path: pieces cut at trace boundaries, parsed by worker processes, prefetch."""
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines import xes
+from pipelines import xes, xes_cut
 from pipelines.errors import InputError
 from pipelines.read import read_log
 from pipelines.xes import NotSplittable, XesCutter, read_xes
@@ -51,6 +53,21 @@ def test_cutter_refuses_comments_and_documents_without_traces() -> None:
     with pytest.raises(NotSplittable, match="no <trace>"):
         _cut(HEAD + b"</log>\n", 1, 1 << 20)
     assert _cut(HEAD.replace(b"<log>", b"<!-- header comments are fine --><log>") + body, 1, 9)
+
+
+def test_the_feeder_module_imports_only_the_standard_library() -> None:
+    """The feeder (`python -m pipelines.xes_cut feed …`) starts without polars, lxml, isal."""
+    probe = (
+        "import sys, pipelines.xes_cut; "
+        "heavy = {'polars', 'lxml', 'isal', 'pyarrow', 'numpy', 'pandas', 'rustxes'}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+        "or m.startswith('pipelines.') and m != 'pipelines.xes_cut'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+    assert (XesCutter, NotSplittable) == (xes_cut.XesCutter, xes_cut.NotSplittable)
 
 
 @pytest.mark.parametrize("name", ["demo", "receipt.xes.gz", "roadtraffic100traces.xes"])
