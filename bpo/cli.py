@@ -8,6 +8,7 @@ problem), 3 the sourcing model is infeasible, 1 anything else.
 
 import argparse
 import contextlib
+import fcntl
 import io
 import os
 import shutil
@@ -165,9 +166,14 @@ def _resources(args: argparse.Namespace, **inputs: Any) -> dict[str, Any]:
     )
 
     return {
-        # In-process, each extra step costs ~0.1 s: discover every process in one step.
+        # In-process, each extra step costs ~0.1 s: discover every process in one step; and
+        # the steps share this process, so work can start early in background threads.
         "inputs": BpoInputs(
-            **{"discovery_steps": "single", **{k: v for k, v in inputs.items() if v is not None}}
+            **{
+                "discovery_steps": "single",
+                "one_process": True,
+                **{k: v for k, v in inputs.items() if v is not None},
+            }
         ),
         "output": BpoOutput(folder=str(Path(args.out).absolute())),
         "solver": SolverSettings(
@@ -278,13 +284,24 @@ def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         cancel_prefetches()
 
 
+def _open_instance(dg: Any, home: Path) -> Any:
+    """The Dagster instance of `home`, opened under a file lock.
+
+    Two processes creating a fresh instance's SQLite storage at once collide (`table
+    alembic_version already exists`), e.g. two `bpo demo` runs started together.
+    """
+    with (home / ".bpo-instance.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return dg.DagsterInstance.get()
+
+
 def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     home = ensure_dagster_home()
     with _silenced():
         import dagster as dg  # noqa: PLC0415
 
         assets = _assets(command)
-        instance = dg.DagsterInstance.get()
+        instance = _open_instance(dg, home)
     out = Path(args.out).absolute()
     print(f"bpo {command}: running the pipeline in Dagster (history in {home})", file=sys.stderr)
     start = time.perf_counter()

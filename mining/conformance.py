@@ -1,7 +1,7 @@
 """Documented vs actual: conformance of a process's log to its reference model (pm4py).
 
-The second module (after `mining.discovery`) that imports pm4py, silenced the same way (no
-banner, no progress bars). `mining.discovery`'s variant and precision helpers are reused, so
+pm4py comes from `mining.pm4py_api` (imported on first use, no banner, no progress bars), as
+for `mining.discovery`. `mining.discovery`'s variant and precision helpers are reused, so
 that precision means exactly what it means for the discovered model in `process_kpis.csv`;
 fitness is alignment-based here (see below).
 
@@ -42,27 +42,22 @@ Activities are handed to pm4py under short codes, as in `mining.discovery`, so t
 with commas or quotes cannot upset its internals.
 """
 
-import contextlib
-import io
+from __future__ import annotations
+
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from lxml import etree
 
 from mining.discovery import coded_variants, weighted_precision
+from mining.pm4py_api import load
 from pipelines.errors import InputError, Problem
 from pipelines.schema import PROCESS
 from pipelines.xes import reject_dtd
 
-# Silenced as in mining.discovery (which also switched pm4py's progress bars off globally).
-with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    import pm4py
-    from pm4py.algo.conformance.alignments.petri_net.variants import (
-        state_equation_a_star as astar,
-    )
-    from pm4py.objects.log.obj import Event, Trace
+if TYPE_CHECKING:
     from pm4py.objects.petri_net.obj import Marking, PetriNet
 
 NOT_IN_MODEL = "not in the model"
@@ -125,6 +120,7 @@ def read_reference_model(path: str | Path) -> tuple[PetriNet, Marking, Marking]:
     if not path.is_file():
         raise InputError(Problem(str(path), "reference model not found: check the path"))
     _check_xml(path)
+    pm4py = load().pm4py
     try:
         if suffix == ".pnml":
             net, im, fm = pm4py.read_pnml(str(path))
@@ -213,7 +209,7 @@ def conformance(
 
 def _astar_parameters() -> dict[Any, Any]:
     """Fresh parameters for each call: pm4py stores per-trace costs in the dict it is given."""
-    return {astar.Parameters.ACTIVITY_KEY: _ACT}
+    return {load().astar.Parameters.ACTIVITY_KEY: _ACT}
 
 
 def _align(
@@ -230,7 +226,8 @@ def _align(
     rows = table.select("codes", "cases").rows()
     # The cost of the model's cheapest complete run, once (pm4py's `algorithm.apply` would
     # recompute it for every trace, doubling the work).
-    empty = astar.apply(Trace(), net, im, fm, parameters=_astar_parameters())
+    pm = load()
+    empty = pm.astar.apply(pm.Trace(), net, im, fm, parameters=_astar_parameters())
     if empty is None:
         raise InputError(
             Problem(
@@ -241,8 +238,8 @@ def _align(
     model_worst = empty["cost"]
     aligned = []
     for codes, _ in rows:
-        result = astar.apply(
-            Trace([Event({_ACT: code}) for code in codes]),
+        result = pm.astar.apply(
+            pm.Trace([pm.Event({_ACT: code}) for code in codes]),
             net,
             im,
             fm,

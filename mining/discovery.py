@@ -1,4 +1,4 @@
-"""Process discovery and model quality with pm4py — the only module that imports pm4py.
+"""Process discovery and model quality with pm4py (imported on first use: `mining.pm4py_api`).
 
 Per process:
 
@@ -39,38 +39,28 @@ Activities are handed to pm4py under short codes (`a0`, `a1`, …) and the real 
 back on a copy of the model before it is written: pm4py joins prefixes with commas
 internally, so names with commas, quotes or non-ASCII characters cannot upset it. The map
 (`mining.maps.start_map`) is drawn by Graphviz in the background meanwhile.
-pm4py's import banner and progress bars are switched off here.
+pm4py's import banner and progress bars are switched off by `mining.pm4py_api`.
 """
 
-import contextlib
+from __future__ import annotations
+
 import copy
-import io
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from mining.kpis import MiningConfig
 from mining.maps import safe_filename, start_map
+from mining.pm4py_api import load
 from pipelines.errors import InputError, Problem
 from pipelines.schema import ACTIVITY, CASE_ID, TIMESTAMP
 
-with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    import pm4py
-    from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
-    from pm4py.algo.conformance.tokenreplay.variants.token_replay import (
-        Parameters as ReplayParameters,
-    )
-    from pm4py.objects.log.obj import Event, EventLog, Trace
+if TYPE_CHECKING:
     from pm4py.objects.petri_net.obj import Marking, PetriNet
-    from pm4py.objects.petri_net.utils.align_utils import (
-        get_visible_transitions_eventually_enabled_by_marking,
-    )
-    from pm4py.util import constants as pm4py_constants
-
-pm4py_constants.SHOW_PROGRESS_BAR = False
 
 _CASE = "case:concept:name"
 _ACT = "concept:name"
@@ -169,24 +159,26 @@ def weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Mark
             followers.setdefault(prefix, set()).add(codes[i])
             weight[prefix] = weight.get(prefix, 0) + cases
     prefixes = list(followers)
-    fake_log = EventLog([Trace([Event({_ACT: a}) for a in prefix]) for prefix in prefixes])
-    replayed = token_replay.apply(
+    pm = load()
+    fake_log = pm.EventLog([pm.Trace([pm.Event({_ACT: a}) for a in prefix]) for prefix in prefixes])
+    parameters = pm.ReplayParameters
+    replayed = pm.token_replay.apply(
         fake_log,
         net,
         im,
         fm,
-        variant=token_replay.Variants.TOKEN_REPLAY,
+        variant=pm.token_replay.Variants.TOKEN_REPLAY,
         parameters={
-            ReplayParameters.SHOW_PROGRESS_BAR: False,
-            ReplayParameters.CONSIDER_REMAINING_IN_FITNESS: False,
-            ReplayParameters.TRY_TO_REACH_FINAL_MARKING_THROUGH_HIDDEN: False,
-            ReplayParameters.STOP_IMMEDIATELY_UNFIT: True,
-            ReplayParameters.WALK_THROUGH_HIDDEN_TRANS: True,
-            ReplayParameters.CLEANING_TOKEN_FLOOD: False,
-            ReplayParameters.ACTIVITY_KEY: _ACT,
+            parameters.SHOW_PROGRESS_BAR: False,
+            parameters.CONSIDER_REMAINING_IN_FITNESS: False,
+            parameters.TRY_TO_REACH_FINAL_MARKING_THROUGH_HIDDEN: False,
+            parameters.STOP_IMMEDIATELY_UNFIT: True,
+            parameters.WALK_THROUGH_HIDDEN_TRANS: True,
+            parameters.CLEANING_TOKEN_FLOOD: False,
+            parameters.ACTIVITY_KEY: _ACT,
         },
     )
-    initially = {t.label for t in get_visible_transitions_eventually_enabled_by_marking(net, im)}
+    initially = {t.label for t in pm.visible_transitions_enabled_by(net, im)}
     sum_at = n_traces * len(initially)
     sum_ee = n_traces * len(initially - starts)
     for prefix, result in zip(prefixes, replayed, strict=True):
@@ -201,7 +193,7 @@ def weighted_precision(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Mark
 
 def _inductive(kept: pl.DataFrame) -> tuple[PetriNet, Marking, Marking]:
     """Plain Inductive Miner on one trace per variant of `kept`."""
-    return pm4py.discover_petri_net_inductive(
+    return load().pm4py.discover_petri_net_inductive(
         _trace_frame(kept).to_pandas(), noise_threshold=0.0, **_KEYS
     )
 
@@ -219,15 +211,18 @@ def weighted_fitness(table: pl.DataFrame, net: PetriNet, im: Marking, fm: Markin
     an `EventLog` (no pandas round trip), and its token counts are weighted by its cases:
     fitness = ½(1 − Σ c·missing / Σ c·consumed) + ½(1 − Σ c·remaining / Σ c·produced).
     """
-    traces = EventLog([Trace([Event({_ACT: a}) for a in codes]) for codes in table["codes"]])
-    replayed = token_replay.apply(
+    pm = load()
+    traces = pm.EventLog(
+        [pm.Trace([pm.Event({_ACT: a}) for a in codes]) for codes in table["codes"]]
+    )
+    replayed = pm.token_replay.apply(
         traces,
         net,
         im,
         fm,
         parameters={
-            pm4py_constants.PARAMETER_CONSTANT_ACTIVITY_KEY: _ACT,
-            pm4py_constants.PARAMETER_CONSTANT_ATTRIBUTE_KEY: _ACT,
+            pm.constants.PARAMETER_CONSTANT_ACTIVITY_KEY: _ACT,
+            pm.constants.PARAMETER_CONSTANT_ATTRIBUTE_KEY: _ACT,
         },
     )
     sums = {"missing": 0, "consumed": 0, "remaining": 0, "produced": 0}
@@ -365,6 +360,7 @@ def _write_models(
 ) -> None:
     """Write the model as PNML and BPMN (laid out by pm4py) and read both back."""
     net, im, fm = model
+    pm4py = load().pm4py
     bpmn = pm4py.convert_to_bpmn(net, im, fm)
     pm4py.write_pnml(net, im, fm, str(pnml_path))
     pm4py.write_bpmn(bpmn, str(bpmn_path))
@@ -374,6 +370,7 @@ def _write_models(
 
 def _check_read_back(pnml_path: Path, bpmn_path: Path, labels: set[str]) -> None:
     """Read both files back with pm4py; their activity labels must be the model's."""
+    pm4py = load().pm4py
     net, _, _ = pm4py.read_pnml(str(pnml_path))
     net_labels = {t.label for t in net.transitions if t.label is not None}
     bpmn = pm4py.read_bpmn(str(bpmn_path))

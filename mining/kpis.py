@@ -25,7 +25,10 @@ Definitions (the README repeats them):
   whose process changes.
 """
 
+import threading
+import weakref
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -246,6 +249,44 @@ def process_cases(log: Frame) -> Frame:
     )
 
 
+class _Started:
+    """Tables being computed in a background thread, for one frame object and config."""
+
+    lock = threading.Lock()
+    entry: tuple[weakref.ref[pl.DataFrame], MiningConfig, Future[MinedTables]] | None = None
+
+
+def start_tables(log: pl.DataFrame, config: MiningConfig | None = None) -> None:
+    """Start `compute_tables(log, config)` in a background thread.
+
+    For runs whose steps share one process (the CLI): polars releases the GIL, so the tables
+    are computed on the other core while pm4py discovers the models; the next
+    `compute_tables` call with this very frame object and an equal config takes the result
+    (or its error). Only the latest start is kept.
+
+    Args:
+        log: The normalized event log (eager; frames are never changed in place here).
+        config: Mining settings; defaults to `MiningConfig()`.
+    """
+    config = config or MiningConfig()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bpo-kpis")
+    future = pool.submit(_compute_tables, log, config)
+    pool.shutdown(wait=False)
+    with _Started.lock:
+        _Started.entry = (weakref.ref(log), config, future)
+
+
+def _take_started(
+    log: pl.DataFrame | pl.LazyFrame, config: MiningConfig
+) -> Future[MinedTables] | None:
+    with _Started.lock:
+        entry = _Started.entry
+        if entry is None or entry[0]() is not log or entry[1] != config:
+            return None
+        _Started.entry = None
+    return entry[2]
+
+
 def compute_tables(
     log: pl.DataFrame | pl.LazyFrame, config: MiningConfig | None = None
 ) -> MinedTables:
@@ -261,6 +302,8 @@ def compute_tables(
         log: Normalized event log (SPEC §4), eager or lazy; extra columns are ignored.
         config: Mining settings; defaults to `MiningConfig()`.
 
+    A computation started for this frame object and config by `start_tables` is taken over.
+
     Returns:
         MinedTables with `fitness` and `precision` null (see `with_model_quality`).
 
@@ -268,6 +311,13 @@ def compute_tables(
         InputError: The log lacks a required column or has no events.
     """
     config = config or MiningConfig()
+    started = _take_started(log, config)
+    if started is not None:
+        return started.result()
+    return _compute_tables(log, config)
+
+
+def _compute_tables(log: pl.DataFrame | pl.LazyFrame, config: MiningConfig) -> MinedTables:
     engine = "streaming" if isinstance(log, pl.LazyFrame) else "auto"
     prepared = _prepare(log)
     lazy = prepared.lazy().select(*SCHEMA)

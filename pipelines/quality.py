@@ -6,6 +6,7 @@ process (also when it found nothing) and, when it found something, a `Warning_`.
 
 import threading
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -99,7 +100,9 @@ def check_quality(log: pl.DataFrame, source: str, now: datetime | None = None) -
     table = _LAST.get(log, latest)
     if table is None:
         table = _findings(log, latest)
-        _LAST.put(log, latest, table)
+        done: Future[pl.DataFrame] = Future()
+        done.set_result(table)
+        _LAST.put(log, latest, done)
     warnings = tuple(
         Warning_(source, f"process '{process}': {n} {detail}")
         for process, severity, n, detail in table.select(
@@ -110,8 +113,24 @@ def check_quality(log: pl.DataFrame, source: str, now: datetime | None = None) -
     return QualityReport(warnings=warnings, table=table)
 
 
-# the frame (weakly), its height and schema, the "future" bound, the findings table
-_Entry = tuple[weakref.ref[pl.DataFrame], tuple[object, ...], datetime, pl.DataFrame]
+def start_quality(log: pl.DataFrame, now: datetime | None = None) -> None:
+    """Start checking `log` in a background thread; `check_quality(log, …)` takes the result.
+
+    For runs whose steps share one process (the CLI): polars releases the GIL, so the checks
+    run on the other core while the run goes on.
+
+    Args:
+        log: A normalized event log (frames are never changed in place in this project).
+        now: The current time (defaults to the clock), for the "future" bound.
+    """
+    latest = (now or datetime.now(UTC)) + timedelta(days=365)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bpo-quality")
+    _LAST.put(log, latest, pool.submit(_findings, log, latest))
+    pool.shutdown(wait=False)
+
+
+# the frame (weakly), its height and schema, the "future" bound, the findings table (to come)
+_Entry = tuple[weakref.ref[pl.DataFrame], tuple[object, ...], datetime, Future[pl.DataFrame]]
 
 
 class _LastFindings:
@@ -131,9 +150,10 @@ class _LastFindings:
             entry = self._entry
         if entry is None:
             return None
-        ref, shape, cached_latest, table = entry
+        ref, shape, cached_latest, findings = entry
         if ref() is not log or shape != self._shape(log):
             return None
+        table = findings.result()  # a check started in the background: its result or error
         if latest != cached_latest:
             # only timestamps between the two "future" bounds could be counted differently
             low, high = sorted((latest, cached_latest))
@@ -142,10 +162,10 @@ class _LastFindings:
                 return None
         return table
 
-    def put(self, log: pl.DataFrame, latest: datetime, table: pl.DataFrame) -> None:
-        """Remember `table` as the findings of `log` with the future bound `latest`."""
+    def put(self, log: pl.DataFrame, latest: datetime, findings: Future[pl.DataFrame]) -> None:
+        """Remember `findings` as the table of `log` with the future bound `latest`."""
         with self._lock:
-            self._entry = (weakref.ref(log), self._shape(log), latest, table)
+            self._entry = (weakref.ref(log), self._shape(log), latest, findings)
 
 
 _LAST = _LastFindings()

@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
+from dagster_project.defs.io import stored_file
 from dagster_project.defs.mining import MINED_KEYS, ProcessModels
 from dagster_project.defs.optimization import CostModel, SourcingPlan
 from dagster_project.defs.resources import BpoOutput, Progress
@@ -319,6 +320,9 @@ def export_assets(
         """
         report_html = values.pop("report")
         files = results_files(values, report_html, output.folder)
+        stored = stored_file(values.get("event_log"))
+        if stored is not None and stored.suffix == ".parquet":
+            files["normalized_log.parquet"] = stored  # the same frame: copied, not re-encoded
         progress.step(context, f"publishing {len(files)} files to {output.folder}")
         published = _publish(output.folder, files)
         rows = {

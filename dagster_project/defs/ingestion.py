@@ -7,7 +7,9 @@ import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.resources import BpoInputs, Progress
+from mining.pm4py_api import preload as preload_pm4py
 from optimize.costfile import CostFile, Mining
+from pipelines.quality import start_quality
 from pipelines.read import LogOptions, read_logs
 from pipelines.schema import PROCESS
 
@@ -53,8 +55,12 @@ def event_log(
     sources = inputs.log_sources(root)
     costs, _ = try_load_costs(inputs.cost_path(root))  # cost problems are cost_model's check
     progress.step(context, f"reading {len(sources)} event log source(s)")
+    if inputs.one_process:
+        preload_pm4py()  # discovery needs it later; this thread mostly waits while reading
     with input_errors_as_failure("event log"):
         log = read_logs(sources, log_options(inputs, costs))
+    if inputs.one_process:
+        start_quality(log)  # the quality check step takes the findings; computed meanwhile
     processes = log[PROCESS].n_unique() if PROCESS in log.columns else 0
     cases = log["case_id"].n_unique() if "case_id" in log.columns else 0
     progress.step(context, f"read {log.height:,} events, {cases:,} cases, {processes} processes")

@@ -52,6 +52,16 @@ class _RunCache:
             return False, None
         return True, entry[2]
 
+    def file_of(self, value: Any) -> Path | None:
+        """The file holding this very object, if it is kept and the file unchanged."""
+        with self._lock:
+            entries = [(p, e) for p, e in self._values.items() if e[2] is value]
+        for path, (size, mtime, _) in entries:
+            stat = _stat(path)
+            if stat is not None and (stat.st_size, stat.st_mtime_ns) == (size, mtime):
+                return path
+        return None
+
     def paths(self) -> list[Path]:
         """The files whose values are kept."""
         with self._lock:
@@ -75,6 +85,14 @@ def clear_cache() -> None:
 def cached_paths() -> list[Path]:
     """The stored files whose values are kept in memory (all of one run)."""
     return _CACHE.paths()
+
+
+def stored_file(value: Any) -> Path | None:
+    """The Parquet or pickle file this process stored `value` in during the newest run, if any.
+
+    For copying a stored frame instead of encoding it again (the normalized log's export).
+    """
+    return None if value is None else _CACHE.file_of(value)
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -16,7 +16,13 @@ from dagster_project.defs.resources import BpoInputs, Progress
 from dagster_project.defs.tables import table_metadata
 from mining.discovery import DiscoveryResult, discover_process
 from mining.handling import HANDLING_HOURS, add_handling
-from mining.kpis import MinedTables, MiningConfig, compute_tables, with_model_quality
+from mining.kpis import (
+    MinedTables,
+    MiningConfig,
+    compute_tables,
+    start_tables,
+    with_model_quality,
+)
 from optimize.build import load_mined_dir
 from optimize.costfile import CostFile
 from pipelines.schema import (
@@ -184,11 +190,14 @@ def split_processes(
 ) -> Iterator[dg.DynamicOutput[ProcessBatch]]:
     """One batch per business process to discover (or one for all: `discovery_steps`)."""
     costs, _ = try_load_costs(inputs.cost_path(context.instance.root_directory))
+    config = mining_config(costs)
+    if inputs.one_process:
+        start_tables(event_log, config)  # `mined_tables` takes them; computed beside discovery
     folder = Path(context.instance.storage_directory()) / "runs" / context.run_id / "models"
     folder.mkdir(parents=True, exist_ok=True)
     batches = discovery_batches(
         event_log,
-        mining_config(costs),
+        config,
         str(folder),
         per_process=inputs.discovery_steps == "per_process",
     )

@@ -142,3 +142,21 @@ def test_values_of_this_run_come_from_memory_while_the_file_is_unchanged(
     )
     folder = Path(instance.storage_directory()) / "runs" / second.run_id
     assert cached_paths() == [folder / "first_reader.pkl", folder / "produced.parquet"]
+
+
+def test_stored_file_names_the_file_of_a_value_of_this_run(instance: dg.DagsterInstance) -> None:
+    from dagster_project.defs.io import stored_file
+
+    clear_cache()
+    seen.clear()
+    resources = {"io_manager": ParquetPickleIOManager()}
+    run = dg.materialize(
+        [produced, first_reader], instance=instance, resources=resources, run_config=QUIET
+    )
+    folder = Path(instance.storage_directory()) / "runs" / run.run_id
+    assert stored_file(seen["produced"]) == folder / "produced.parquet"
+    assert pl.read_parquet(folder / "produced.parquet").equals(seen["produced"])
+    assert stored_file(seen["produced"].clone()) is None  # an equal frame is not that file
+    assert stored_file(None) is None
+    (folder / "produced.parquet").write_bytes(b"changed")
+    assert stored_file(seen["produced"]) is None  # the file is no longer the value

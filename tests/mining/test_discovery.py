@@ -138,7 +138,8 @@ _QUIET_SCRIPT = """
 import sys, tempfile, pathlib
 import mining.discovery as d
 if sys.argv[1] == "bars":
-    d.pm4py_constants.SHOW_PROGRESS_BAR = True
+    from mining.pm4py_api import load
+    load().constants.SHOW_PROGRESS_BAR = True
 from tests.mining.helpers import make_log
 rows = []
 for v in range(30):

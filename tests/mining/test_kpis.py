@@ -204,3 +204,28 @@ def test_write_tables_round_trip(tables, tmp_path):
     assert_frame_equal(back, tables.handovers, check_exact=False, rel_tol=1e-12)
     kpis = pl.read_csv(paths["process_kpis"])
     assert kpis.columns == list(PROCESS_KPI_COLUMNS)
+
+
+def test_tables_started_in_the_background_are_taken_over():
+    from mining.kpis import start_tables
+
+    log = make_log(ROWS)
+    expected = compute_tables(make_log(ROWS), MiningConfig())
+    start_tables(log, MiningConfig())
+    started = compute_tables(log, MiningConfig())
+    for name in ("process_kpis", "activity_stats", "handovers", "system_usage"):
+        assert_frame_equal(getattr(started, name), getattr(expected, name))
+    # taken once: a second call computes again (an equal result, a new object)
+    again = compute_tables(log, MiningConfig())
+    assert again.process_kpis is not started.process_kpis
+    assert_frame_equal(again.process_kpis, expected.process_kpis)
+    # another config is not the started computation
+    start_tables(log, MiningConfig())
+    other = compute_tables(log, MiningConfig(hours_per_fte=800.0))
+    assert other.process_kpis["fte"].to_list() == [
+        pytest.approx(2 * v) for v in expected.process_kpis["fte"].to_list()
+    ]
+    with pytest.raises(InputError, match="no events"):  # the background's error is raised
+        empty = make_log(ROWS).clear()
+        start_tables(empty, MiningConfig())
+        compute_tables(empty, MiningConfig())

@@ -84,3 +84,24 @@ def test_a_moved_future_bound_that_counts_differently_recomputes() -> None:
     outliers = pl.col("check") == "timestamp_outliers"
     assert check_quality(log, "x", now=NOW).table.filter(outliers)["rows"].to_list() == [0]
     assert check_quality(log, "x", now=T0).table.filter(outliers)["rows"].to_list() == [1]
+
+
+def test_a_check_started_in_the_background_is_taken_over() -> None:
+    from pipelines.quality import start_quality
+
+    log = frame(INTERLEAVED)
+    start_quality(log, now=NOW)
+    started = check_quality(log, "log", now=NOW)
+    assert started.table.filter(pl.col("check") == "out_of_order").select(
+        "process", "rows"
+    ).rows() == [("p", 3), ("q", 1)]
+    assert check_quality(log, "log", now=NOW).table is started.table  # computed once
+
+    broken = frame(INTERLEAVED).drop("process")
+    start_quality(broken, now=NOW)
+    try:
+        check_quality(broken, "log", now=NOW)
+    except pl.exceptions.ColumnNotFoundError:
+        pass  # the background's error reaches the caller, as if computed there
+    else:
+        raise AssertionError("the background check's error was lost")
