@@ -2,11 +2,11 @@
 
 Importing pm4py costs about 2.5 CPU seconds (pandas, SciPy, NetworkX, its own ~900 modules), so
 the modules that use it (`mining.discovery`, `mining.conformance`) call `load()` when they
-first need it rather than at import time, and the command line calls `preload()` when a run
-starts: the import then runs in a background thread while the run reads and checks the event
-log, work that mostly releases the GIL (polars, worker processes), instead of before the run on
-the critical path. `load()` waits for a background import before importing anything itself, so
-pm4py is never imported by two threads at once.
+first need it rather than at import time, and in-process runs call `preload()` once the event
+log is read (`dagster_project.defs.ingestion`): the import then runs in a background thread
+while the run checks the log and splits it by process, work that mostly releases the GIL
+(polars), instead of before the run on the critical path. `load()` waits for a background
+import before importing anything itself, so pm4py is never imported by two threads at once.
 
 pm4py's welcome banner is switched off (it shows only when `__main__` imports pm4py, but its
 flag is set anyway) and so are its progress bars (`constants.SHOW_PROGRESS_BAR`).

@@ -55,11 +55,12 @@ def event_log(
     sources = inputs.log_sources(root)
     costs, _ = try_load_costs(inputs.cost_path(root))  # cost problems are cost_model's check
     progress.step(context, f"reading {len(sources)} event log source(s)")
-    if inputs.one_process:
-        preload_pm4py()  # discovery needs it later; this thread mostly waits while reading
     with input_errors_as_failure("event log"):
         log = read_logs(sources, log_options(inputs, costs))
     if inputs.one_process:
+        # Discovery needs pm4py; importing it now in the background uses the core that the
+        # next steps (polars, mostly) leave free (during the read both cores parse the log).
+        preload_pm4py()
         start_quality(log)  # the quality check step takes the findings; computed meanwhile
     processes = log[PROCESS].n_unique() if PROCESS in log.columns else 0
     cases = log["case_id"].n_unique() if "case_id" in log.columns else 0

@@ -59,8 +59,9 @@ class BpoInputs(dg.ConfigurableResource):
     multiprocess executor runs side by side) or `single` (one step discovers every process,
     each still isolated; cheaper in-process, where each extra step costs ~0.1 s).
     `one_process` says that every step of the run shares this process (the CLI's in-process
-    runs): `event_log` then starts pm4py's import in the background while it reads the log,
-    and `process_models` starts the KPI tables in a background thread beside its discovery.
+    runs): `event_log` then starts pm4py's import and the quality check in the background once
+    it has read the log, and `process_models` starts the KPI tables in a background thread
+    beside its discovery.
     """
 
     sources: list[str] = []  # noqa: RUF012 (pydantic copies field defaults)
