@@ -323,32 +323,3 @@ def start_map(
     """
     dot_source = to_dot(directly_follows(log), title, max_nodes=max_nodes, max_edges=max_edges)
     return PendingMap(dot_source, svg_path, png_path)
-
-
-def render_map(
-    log: pl.DataFrame,
-    title: str,
-    svg_path: Path,
-    png_path: Path,
-    *,
-    max_nodes: int = 40,
-    max_edges: int = 80,
-) -> tuple[Path, Path]:
-    """Count, lay out and write a directly-follows map as SVG and PNG.
-
-    Args:
-        log: Normalized event log of one process.
-        title: Caption (the process name).
-        svg_path: Where to write the SVG.
-        png_path: Where to write the PNG.
-        max_nodes: Most activities drawn.
-        max_edges: Most edges drawn.
-
-    Returns:
-        (svg_path, png_path).
-
-    Raises:
-        RuntimeError: `dot` is not installed or fails.
-    """
-    pending = start_map(log, title, svg_path, png_path, max_nodes=max_nodes, max_edges=max_edges)
-    return pending.wait()

@@ -7,7 +7,6 @@ from mining.maps import (
     PendingMap,
     directly_follows,
     render,
-    render_map,
     safe_filename,
     start_map,
     to_dot,
@@ -56,7 +55,8 @@ def test_dot_escapes_quotes_backslashes_newlines():
 
 
 def test_render_svg_and_png_with_unicode(tmp_path):
-    svg, png = render_map(make_log(ROWS), "Prüfung", tmp_path / "m.svg", tmp_path / "m.png")
+    pending = start_map(make_log(ROWS), "Prüfung", tmp_path / "m.svg", tmp_path / "m.png")
+    svg, png = pending.wait()
     text = svg.read_text(encoding="utf-8")
     assert "Prüfung &quot;A&quot;" in text and "back\\slash" in text
     assert png.read_bytes()[:4] == b"\x89PNG"

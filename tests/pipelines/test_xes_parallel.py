@@ -164,18 +164,33 @@ def test_disagreeing_piece_types_fall_back() -> None:
     }
 
 
-def test_malformed_xml_names_line_with_parallel_path(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A broken late piece falls back to the whole-file path and its exact error and line."""
-    text = gzip.decompress((data_dir / "receipt.xes.gz").read_bytes()).decode()
+def _broken_copy(text: str, tmp_path: Path) -> tuple[Path, int]:
+    """`text` with its first `<event>` after three quarters of the lines misspelt; its index."""
     lines = text.splitlines(keepends=True)
     target = len(lines) * 3 // 4
     while "<event>" not in lines[target]:
         target += 1
     lines[target] = lines[target].replace("<event>", "<evnt>")
-    path = tmp_path / "broken.xes"
-    path.write_text("".join(lines))
+    broken = tmp_path / "broken.xes"
+    broken.write_text("".join(lines))
+    return broken, target
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pieces' RAM folder, redirected to an empty folder of the test."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(xes, "_scratch_dir", lambda: str(folder))
+    return folder
+
+
+def test_malformed_xml_names_line_with_parallel_path(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken late piece falls back to the whole-file path and its exact error and line."""
+    text = gzip.decompress((data_dir / "receipt.xes.gz").read_bytes()).decode()
+    path, target = _broken_copy(text, tmp_path)
     errors = []
     for min_bytes in (1, 1 << 62):
         _single_threshold(monkeypatch, min_bytes)
@@ -188,38 +203,22 @@ def test_malformed_xml_names_line_with_parallel_path(
     assert "malformed XML: Opening and ending tag mismatch: evnt" in errors[0][0].message
 
 
-def _broken_copy(good: Path, tmp_path: Path) -> Path:
-    lines = good.read_text().splitlines(keepends=True)
-    target = len(lines) * 3 // 4
-    while "<event>" not in lines[target]:
-        target += 1
-    lines[target] = lines[target].replace("<event>", "<evnt>")
-    broken = tmp_path / "broken.xes"
-    broken.write_text("".join(lines))
-    return broken
-
-
 def test_parallel_path_leaves_no_scratch_files(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, scratch: Path
 ) -> None:
     """The pieces and the workers' frames are removed, on success and on a broken piece."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(xes, "_scratch_dir", lambda: str(scratch))
     good = data_dir / "roadtraffic100traces.xes"
     assert xes._read_rustxes_parallel(good, False) is not None
     assert list(scratch.iterdir()) == []
-    assert xes._read_rustxes_parallel(_broken_copy(good, tmp_path), False) is None
+    broken, _ = _broken_copy(good.read_text(), tmp_path)
+    assert xes._read_rustxes_parallel(broken, False) is None
     assert list(scratch.iterdir()) == []
 
 
 def test_prefetch_is_taken_by_read_xes_and_cancel_cleans_up(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, scratch: Path
 ) -> None:
     """A prefetched parse is what read_xes returns; unused ones are stopped and removed."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(xes, "_scratch_dir", lambda: str(scratch))
     _single_threshold(monkeypatch, 1)
     path = data_dir / "receipt.xes.gz"
     assert xes.prefetch_xes(path)
