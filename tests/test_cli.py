@@ -1,33 +1,13 @@
 """The `bpo` command end to end, in a subprocess as a user runs it."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-ROOT = Path(__file__).parents[1]
+from tests.robustness.conftest import ROOT, bpo
+
 DATA = ROOT / "tests" / "data"
-
-
-def bpo(*args: str | Path, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "PYTHONPATH": str(ROOT),
-        "NO_COLOR": "1",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bpo", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def _quiet(stderr: str) -> None:
