@@ -31,7 +31,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -41,6 +41,8 @@ from lxml import etree
 
 from pipelines.errors import InputError, Problem
 from pipelines.xes_cut import NotSplittable, XesCutter  # noqa: F401 - part of this API too
+from pipelines.xes_scan import ScanInBackground, convert_value, global_defaults, scan_xes
+from pipelines.xes_scan import available as scan_available
 
 GZIP_MAGIC = b"\x1f\x8b"
 DTD_MESSAGE = "XML with DTD/entity declarations is not accepted: remove the DOCTYPE"
@@ -147,9 +149,10 @@ def read_xes(path: Path, source: str, engine: str = "auto", timezone: str = "UTC
     Args:
         path: The `.xes` or `.xes.gz` file (gzip recognised by content).
         source: The name the user gave, for messages.
-        engine: `auto` (rustxes, lxml on failure), `rustxes` or `lxml`.
-        timezone: Time zone of dates written without an offset. rustxes reads those as UTC, so
-            with another zone a file that has such dates is read by lxml.
+        engine: `auto` (the C scanner, rustxes when the file is outside its subset, lxml when
+            rustxes fails), `scan`, `rustxes` or `lxml`.
+        timezone: Time zone of dates written without an offset. The scanner and rustxes read
+            those as UTC, so with another zone a file that has such dates is read by lxml.
 
     Returns:
         One row per event, in file order.
@@ -161,6 +164,12 @@ def read_xes(path: Path, source: str, engine: str = "auto", timezone: str = "UTC
     reject_dtd(head, source)
     if engine == "auto" and timezone != "UTC" and has_naive_dates(path, source):
         engine = "lxml"
+    if engine in ("auto", "scan"):
+        frame = _read_scanned(path)
+        if frame is not None:
+            return frame.select(sorted(frame.columns))
+        if engine == "scan":
+            raise InputError(Problem(source, "the XES scanner does not read this file"))
     if engine in ("auto", "rustxes") and path.name.lower().endswith((".xes", ".xes.gz")):
         frame = _read_rustxes(path)
         if frame is not None:
@@ -168,6 +177,17 @@ def read_xes(path: Path, source: str, engine: str = "auto", timezone: str = "UTC
         if engine == "rustxes":
             raise InputError(Problem(source, "rustxes could not read this XES file"))
     return _read_lxml(path, source, ZoneInfo(timezone))
+
+
+def _read_scanned(path: Path) -> pl.DataFrame | None:
+    """The prefetched scan of this file (same size and mtime), else a scan now."""
+    try:
+        prefetched = _PREFETCHED.pop(_file_key(path), None)
+        if prefetched is not None:
+            return prefetched.result()
+        return scan_xes(path, is_gzip(path))
+    except OSError:
+        return None
 
 
 _NAIVE_DATE = re.compile(rb'<date\s[^>]*value="\d{4}-\d\d-\d\dT[\d:.]+"')
@@ -348,46 +368,6 @@ def _python(args: list[str], **popen: Any) -> subprocess.Popen[bytes]:
     )
 
 
-def global_defaults(header: bytes) -> dict[str, pl.Series | None]:
-    """The `<global>` attribute defaults of an XES log header, by raw-frame column name.
-
-    Args:
-        header: Everything before the first `<trace>` (prolog, `<log>`, extensions, globals).
-
-    Returns:
-        Column (`case:`-prefixed for trace scope) → a one-value series of the default, or None
-        for a default not reproduced here (date, id).
-
-    Raises:
-        etree.XMLSyntaxError: The header is not well-formed.
-        ValueError: A default value that does not convert to its type.
-    """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    root = etree.fromstring(header + b"</log>", parser)
-    defaults: dict[str, pl.Series | None] = {}
-    for element in root:
-        if not isinstance(element.tag, str) or etree.QName(element).localname != "global":
-            continue
-        prefix = "case:" if element.get("scope", "event") == "trace" else ""
-        for child in element:
-            if not isinstance(child.tag, str) or child.get("key") is None:
-                continue
-            kind, value = etree.QName(child).localname, child.get("value", "")
-            dtype = _DEFAULT_TYPES.get(kind)
-            defaults[prefix + child.get("key")] = (
-                None if dtype is None else pl.Series([_convert(kind, value, UTC)], dtype=dtype)
-            )
-    return defaults
-
-
-_DEFAULT_TYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "int": pl.Int64(),
-    "float": pl.Float64(),
-    "boolean": pl.Boolean(),
-}
-
-
 def _concat_pieces(
     frames: list[pl.DataFrame], defaults: dict[str, pl.Series | None]
 ) -> pl.DataFrame | None:
@@ -426,7 +406,7 @@ def _concat_pieces(
     )
 
 
-_PREFETCHED: dict[tuple[str, int, int], ParallelXes] = {}
+_PREFETCHED: dict[tuple[str, int, int], ScanInBackground] = {}
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
@@ -435,45 +415,42 @@ def _file_key(path: Path) -> tuple[str, int, int]:
 
 
 def prefetch_xes(path: Path) -> bool:
-    """Start parsing a big XES file on the other cores now, for a `read_xes` of it later.
+    """Start scanning an XES file in a background thread now, for a `read_xes` of it later.
 
-    For a caller that has other work to do first (the CLI imports Dagster and pm4py): the
-    prolog is checked as `read_xes` checks it, and nothing starts for a file that is small,
-    unsafe or unreadable (`read_xes` then reports it). Stop unused parses with
-    `cancel_prefetches`.
+    For a caller that has other work to do first (the CLI imports Dagster and pm4py; the scan
+    releases the GIL): the prolog is checked as `read_xes` checks it, and nothing starts for a
+    file that is unsafe or unreadable (`read_xes` then reports it), or without the C scanner.
+    Stop unused scans with `cancel_prefetches`.
 
     Args:
         path: An `.xes` or `.xes.gz` file.
 
     Returns:
-        Whether a parse was started.
+        Whether a scan was started.
     """
     try:
-        if not path.name.lower().endswith((".xes", ".xes.gz")):
+        if not path.name.lower().endswith((".xes", ".xes.gz")) or not scan_available():
             return False
         key = _file_key(path)
-        gz_content = is_gzip(path)
-        if key in _PREFETCHED or gz_content != path.name.lower().endswith(".gz"):
+        if key in _PREFETCHED:
             return False
         reject_dtd(read_head(path, path.name), path.name)
-        if not _parallel_wanted(path, gz_content):
-            return False
-        _PREFETCHED[key] = ParallelXes(path, gz_content)
+        _PREFETCHED[key] = ScanInBackground(path, is_gzip(path))
     except (OSError, InputError):
         return False
     return True
 
 
 def cancel_prefetches() -> None:
-    """Stop and clean up every prefetched parse that no `read_xes` has taken."""
+    """Stop every prefetched scan that no `read_xes` has taken."""
     while _PREFETCHED:
         _PREFETCHED.popitem()[1].close()
 
 
 def _read_rustxes_parallel(path: Path, gz_content: bool) -> pl.DataFrame | None:
-    """The prefetched parse of this file (same size and mtime), else a new parallel parse."""
+    """The file parsed in pieces by worker processes (None on any doubt)."""
     try:
-        parse = _PREFETCHED.pop(_file_key(path), None) or ParallelXes(path, gz_content)
+        parse = ParallelXes(path, gz_content)
     except OSError:
         return None
     with parse:
@@ -481,19 +458,6 @@ def _read_rustxes_parallel(path: Path, gz_content: bool) -> pl.DataFrame | None:
 
 
 _TYPES = {"string", "date", "int", "float", "boolean", "id"}
-
-
-def _convert(kind: str, value: str, zone: ZoneInfo) -> Any:
-    if kind == "date":
-        stamp = datetime.fromisoformat(value)
-        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=zone)).astimezone(UTC)
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "boolean":
-        return value.strip().lower() == "true"
-    return value
 
 
 def _attributes(element: Any, prefix: str, zone: ZoneInfo) -> dict[str, Any]:
@@ -504,7 +468,7 @@ def _attributes(element: Any, prefix: str, zone: ZoneInfo) -> dict[str, Any]:
         kind = etree.QName(child).localname
         key = child.get("key")
         if kind in _TYPES and key is not None:
-            values[prefix + key] = _convert(kind, child.get("value", ""), zone)
+            values[prefix + key] = convert_value(kind, child.get("value", ""), zone)
     return values
 
 

@@ -3,6 +3,7 @@
 import gzip
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +12,6 @@ from polars.testing import assert_frame_equal
 
 from pipelines import xes, xes_cut
 from pipelines.errors import InputError
-from pipelines.read import read_log
 from pipelines.xes import NotSplittable, XesCutter, read_xes
 
 HEAD = b'<?xml version="1.0"?>\n<log><global scope="event"><string key="a" value="x"/></global>\n'
@@ -86,14 +86,11 @@ def test_pieces_equal_whole_file(
         assert parse.result() is not None  # the parallel path really runs
         assert int((parse._dir / "pieces").read_text()) >= 4  # two pieces per worker at least
     _single_threshold(monkeypatch, 1)
-    parallel = read_xes(path, path.name)
+    parallel = read_xes(path, path.name, engine="rustxes")
     _single_threshold(monkeypatch, 1 << 62)
-    whole = read_xes(path, path.name)
+    whole = read_xes(path, path.name, engine="rustxes")
     assert parallel.height >= 390
     assert_frame_equal(parallel, whole)
-    normalized_whole = read_log(path)
-    _single_threshold(monkeypatch, 1)
-    assert_frame_equal(read_log(path), normalized_whole)
 
 
 @pytest.mark.parametrize("default", [None, "5"])
@@ -142,12 +139,18 @@ def test_global_defaults_of_a_header() -> None:
         "ok": [True],
     }
     dated = xes.global_defaults(
-        b'<log><global><date key="d" value="2025-01-01T00:00:00+00:00"/></global>'
+        b'<log><global><date key="d" value="2025-01-01T01:00:00+01:00"/>'
+        b'<date key="naive" value="2025-01-01T00:00:00"/></global>'
     )
-    assert dated == {"d": None}  # not reproduced: a piece lacking `d` falls back
-    a = pl.DataFrame({"x": [1], "d": [1]})
-    assert xes._concat_pieces([a, a.drop("d")], dated) is None
-    assert xes._concat_pieces([a, a], dated) is not None
+    assert {k: v.to_list() for k, v in dated.items()} == {
+        "d": [datetime(2025, 1, 1, tzinfo=UTC)],
+        "naive": [datetime(2025, 1, 1, tzinfo=UTC)],  # read as UTC, as rustxes does
+    }
+    listed = xes.global_defaults(b'<log><global><list key="l"><values/></list></global>')
+    assert listed == {"l": None}  # not reproduced: a piece lacking `l` falls back
+    a = pl.DataFrame({"x": [1], "l": [1]})
+    assert xes._concat_pieces([a, a.drop("l")], listed) is None
+    assert xes._concat_pieces([a, a], listed) is not None
     with pytest.raises(ValueError):
         xes.global_defaults(b'<log><global><int key="n" value="many"/></global>')
 
@@ -215,30 +218,29 @@ def test_parallel_path_leaves_no_scratch_files(
     assert list(scratch.iterdir()) == []
 
 
-def test_prefetch_is_taken_by_read_xes_and_cancel_cleans_up(
-    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, scratch: Path
+def test_prefetch_is_taken_by_read_xes_and_cancel_stops_it(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A prefetched parse is what read_xes returns; unused ones are stopped and removed."""
-    _single_threshold(monkeypatch, 1)
+    """A prefetched scan is what read_xes returns; unused ones are stopped."""
     path = data_dir / "receipt.xes.gz"
     assert xes.prefetch_xes(path)
-    assert not xes.prefetch_xes(path)  # one parse per file
+    assert not xes.prefetch_xes(path)  # one scan per file
     assert len(xes._PREFETCHED) == 1
+    scans = []
+    monkeypatch.setattr(xes, "scan_xes", lambda *args: scans.append(args))  # no scan but it
     prefetched = read_xes(path, path.name)
-    assert xes._PREFETCHED == {}
-    _single_threshold(monkeypatch, 1 << 62)
-    assert_frame_equal(prefetched, read_xes(path, path.name))
-    assert list(scratch.iterdir()) == []
+    assert xes._PREFETCHED == {} and scans == []
+    assert_frame_equal(prefetched, read_xes(path, path.name, engine="rustxes"))
 
-    _single_threshold(monkeypatch, 1)
     copy = tmp_path / "copy.xes.gz"
     copy.write_bytes(path.read_bytes())
     assert xes.prefetch_xes(copy)
     copy.touch()  # changed since the prefetch started: not taken
+    monkeypatch.undo()
     assert_frame_equal(read_xes(copy, copy.name), prefetched)
     assert len(xes._PREFETCHED) == 1
     xes.cancel_prefetches()
-    assert xes._PREFETCHED == {} and list(scratch.iterdir()) == []
+    assert xes._PREFETCHED == {}
 
 
 def test_prefetch_refuses_what_read_xes_refuses(
