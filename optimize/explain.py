@@ -15,8 +15,6 @@ rules are consistent on their own, so that an explanation names why a process ca
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ortools.sat.python import cp_model
-
 from optimize.instance import Instance
 from optimize.model import Restrictions, _Model, build_model
 
@@ -45,6 +43,8 @@ class FeasibleError(ValueError):
 
 def _check(built: _Model, names: Iterable[str], time_limit_s: float) -> tuple[int, list[str]]:
     """Solve under the assumptions `names`; return the status and the core (group names)."""
+    from ortools.sat.python import cp_model  # noqa: PLC0415 - imported on first use
+
     names = list(names)
     m = built.m
     m.clear_assumptions()
@@ -84,6 +84,8 @@ def explain_infeasibility(
     Raises:
         FeasibleError: The model with all rules is feasible.
     """
+    from ortools.sat.python import cp_model  # noqa: PLC0415 - imported on first use
+
     restrictions = Restrictions(
         force=dict(force or {}), forbid=tuple(forbid), risk_cap_cents=risk_cap_cents
     )

@@ -49,14 +49,17 @@ rebuild the model with one enforcement literal per group. C1, C3, C7, C9, C10 an
 definition of g are structural and always hard.
 """
 
+from __future__ import annotations
+
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING, Literal
 
 from optimize.instance import BP, IN_HOUSE, Instance, Plan, bp_of, item_cost
+
+if TYPE_CHECKING:  # OR-Tools is imported on first use: `bpo mine` never solves
+    from ortools.sat.python import cp_model
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown"]
 
@@ -181,6 +184,8 @@ class _Model:
         self.inst = inst
         self.r = restrictions
         self.explain = explain
+        from ortools.sat.python import cp_model  # noqa: PLC0415 - imported on first use
+
         self.m = cp_model.CpModel()
         self.groups: dict[str, Group] = {}
         self.literals: dict[str, cp_model.IntVar] = {}
@@ -602,7 +607,7 @@ class _Model:
 
 def build_model(
     instance: Instance, restrictions: Restrictions | None = None, explain: bool = False
-) -> "_Model":
+) -> _Model:
     """Build the CP-SAT model (for `solve`, and with `explain=True` for `optimize.explain`).
 
     Args:
@@ -622,6 +627,8 @@ _SMALL_PORTFOLIO = 3
 
 
 def _solver(config: SolverConfig, presolve: bool) -> cp_model.CpSolver:
+    from ortools.sat.python import cp_model  # noqa: PLC0415 - imported on first use
+
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = config.time_limit_s
     solver.parameters.num_workers = config.workers
@@ -647,12 +654,16 @@ def _solver(config: SolverConfig, presolve: bool) -> cp_model.CpSolver:
     return solver
 
 
-_STATUS: dict[int, Status] = {
-    cp_model.OPTIMAL: "optimal",
-    cp_model.FEASIBLE: "feasible",
-    cp_model.INFEASIBLE: "infeasible",
-    cp_model.UNKNOWN: "unknown",
-}
+def _status(code: int) -> Status:
+    from ortools.sat.python import cp_model  # noqa: PLC0415 - imported on first use
+
+    statuses: dict[int, Status] = {
+        cp_model.OPTIMAL: "optimal",
+        cp_model.FEASIBLE: "feasible",
+        cp_model.INFEASIBLE: "infeasible",
+        cp_model.UNKNOWN: "unknown",
+    }
+    return statuses[code]
 
 
 def solve(
@@ -682,6 +693,8 @@ def solve(
     Raises:
         RuntimeError: CP-SAT found the model invalid (a bug, not bad input).
     """
+    from ortools.sat.python import cp_model  # noqa: PLC0415 - imported on first use
+
     config = config or SolverConfig()
     restrictions = Restrictions(
         force=dict(force or {}),
@@ -705,7 +718,7 @@ def solve(
     seconds = time.perf_counter() - start
     if code == cp_model.MODEL_INVALID:
         raise RuntimeError(f"CP-SAT model invalid: {built.m.validate()}")
-    status = _STATUS[code]
+    status = _status(code)
     if status in ("infeasible", "unknown"):
         return SolveResult(status, None, None, None, None, seconds, size)
     objective = round(solver.objective_value)
