@@ -261,9 +261,10 @@ def _failure_lines(result: Any) -> list[str]:
 def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     """Materialize the command's assets in-process and report the outcome.
 
-    Big XES logs named on the command line start parsing on the other cores first
-    (`pipelines.xes.prefetch_xes`), while this process imports Dagster and pm4py; the
-    `event_log` asset then takes the parsed frame.
+    XES logs named on the command line start being scanned in a background thread first
+    (`pipelines.xes.prefetch_xes`), and a worker process starts importing pm4py for discovery
+    (`mining.discovery_pool`), while this process imports Dagster; the `event_log` asset then
+    takes the scanned frame and `discover_processes` hands the processes to the worker.
 
     Args:
         command: `run`, `demo`, `mine` or `optimize`.
@@ -273,14 +274,18 @@ def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     Returns:
         The exit code.
     """
+    from mining import discovery_pool  # noqa: PLC0415
     from pipelines.xes import cancel_prefetches, prefetch_xes  # noqa: PLC0415
 
     for source in inputs.get("sources") or []:
         if Path(source).is_file():
             prefetch_xes(Path(source))
+    if command != "optimize":
+        discovery_pool.start()
     try:
         return _run_pipeline(command, args, **inputs)
     finally:
+        discovery_pool.stop()
         cancel_prefetches()
 
 

@@ -7,6 +7,7 @@ import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.resources import BpoInputs, Progress
+from mining import discovery_pool
 from mining.pm4py_api import preload as preload_pm4py
 from optimize.costfile import CostFile, Mining
 from pipelines.quality import start_quality
@@ -58,9 +59,10 @@ def event_log(
     with input_errors_as_failure("event log"):
         log = read_logs(sources, log_options(inputs, costs))
     if inputs.one_process:
-        # Discovery needs pm4py; importing it now in the background uses the core that the
-        # next steps (polars, mostly) leave free (during the read both cores parse the log).
-        preload_pm4py()
+        if discovery_pool.current() is None:
+            # Discovery needs pm4py; importing it now in the background uses the core that the
+            # next steps (polars, mostly) leave free. A discovery worker imports its own.
+            preload_pm4py()
         start_quality(log)  # the quality check step takes the findings; computed meanwhile
     processes = log[PROCESS].n_unique() if PROCESS in log.columns else 0
     cases = log["case_id"].n_unique() if "case_id" in log.columns else 0

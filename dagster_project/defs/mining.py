@@ -1,9 +1,11 @@
 """Mining: discovered process models and maps, and the KPI tables of SPEC §5."""
 
 import base64
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import polars as pl
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.resources import BpoInputs, Progress
 from dagster_project.defs.tables import table_metadata
+from mining import discovery_pool
 from mining.discovery import DiscoveryResult, discover_process
 from mining.handling import HANDLING_HOURS, add_handling
 from mining.kpis import (
@@ -209,17 +212,42 @@ def split_processes(
 def discover_processes(
     context: dg.OpExecutionContext, batch: ProcessBatch, progress: Progress
 ) -> BatchOutcome:
-    """Discover each process of the batch; a failing process is recorded, the others proceed."""
+    """Discover each process of the batch; a failing process is recorded, the others proceed.
+
+    With a discovery worker running (`mining.discovery_pool`, started by the CLI) the processes
+    are discovered there, all handed over at once; a worker that dies leaves the rest to this
+    process.
+    """
     results: list[DiscoveryResult] = []
     failures: list[tuple[str, str]] = []
-    for i, process, events in batch.processes:
+    folder = Path(batch.folder)
+    pool = discovery_pool.current()
+    futures = [
+        pool.submit(discover_process, events, process, folder, batch.config) if pool else None
+        for _, process, events in batch.processes
+    ]
+    for (i, process, events), future in zip(batch.processes, futures, strict=True):
         progress.step(context, f"discovering process {i}/{batch.total}: {process}")
         try:
-            results.append(discover_process(events, process, Path(batch.folder), batch.config))
+            results.append(_discovered(future, events, process, folder, batch.config))
         except Exception as err:
             context.log.error(f"discovery of {process!r} failed: {type(err).__name__}: {err}")
             failures.append((process, f"{type(err).__name__}: {err}"))
     return BatchOutcome(tuple(results), tuple(failures))
+
+
+def _discovered(
+    future: Future[DiscoveryResult] | None,
+    events: pl.DataFrame,
+    process: str,
+    folder: Path,
+    config: MiningConfig,
+) -> DiscoveryResult:
+    """The worker's result, or the process discovered here when there is no (live) worker."""
+    if future is not None:
+        with contextlib.suppress(BrokenExecutor):
+            return future.result()
+    return discover_process(events, process, folder, config)
 
 
 def models_metadata(models: ProcessModels) -> dict[str, Any]:
