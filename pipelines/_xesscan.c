@@ -464,7 +464,8 @@ static int set_trace_value(Parser *p, Column *c, int64_t start, int64_t end, con
     } else {
         size_t item = item_size(c->kind);
         char *data = (char *)c->data;
-        for (int64_t r = start + 1; r < end; r++) memcpy(data + r * item, data + start * item, item);
+        for (int64_t r = start + 1; r < end; r++)
+            memcpy(data + r * item, data + start * item, item);
     }
     memset(c->valid + start, 1, (size_t)(end - start));
     c->len = end;
@@ -604,6 +605,19 @@ static int attribute_kind(Cursor *cur) {
     return -1;
 }
 
+/* A flat attribute element at the cursor: the index of its column in the scope (event 0,
+ * trace 1) and its raw value; -1 with the error set for any other element. */
+static int scan_column_value(Parser *p, Cursor *cur, int trace_scope, const char **value,
+                             size_t *value_len) {
+    int kind = attribute_kind(cur);
+    if (kind < 0 && trace_scope) FAIL("an element other than an event or attribute in a trace");
+    if (kind < 0) FAIL("an element other than a flat attribute in an event");
+    const char *key;
+    size_t key_len;
+    if (scan_attribute(p, cur, &key, &key_len, value, value_len)) return -1;
+    return column_for(p, key, key_len, trace_scope, kind);
+}
+
 static int scan_event(Parser *p, Cursor *cur) {
     int64_t row = p->rows;
     for (;;) {
@@ -612,12 +626,9 @@ static int scan_event(Parser *p, Cursor *cur) {
             cur->s += 8;
             break;
         }
-        int kind = attribute_kind(cur);
-        if (kind < 0) FAIL("an element other than a flat attribute in an event");
-        const char *key, *value;
-        size_t key_len, value_len;
-        if (scan_attribute(p, cur, &key, &key_len, &value, &value_len)) return -1;
-        int index = column_for(p, key, key_len, 0, kind);
+        const char *value;
+        size_t value_len;
+        int index = scan_column_value(p, cur, 0, &value, &value_len);
         if (index < 0) return -1;
         Column *c = &p->columns[index];
         if (c->len > row) FAIL("an attribute key twice in one event");
@@ -642,12 +653,9 @@ static int scan_trace(Parser *p, Cursor *cur) {
             if (scan_event(p, cur)) return -1;
             continue;
         }
-        int kind = attribute_kind(cur);
-        if (kind < 0) FAIL("an element other than an event or a flat attribute in a trace");
-        const char *key, *value;
-        size_t key_len, value_len;
-        if (scan_attribute(p, cur, &key, &key_len, &value, &value_len)) return -1;
-        int index = column_for(p, key, key_len, 1, kind);
+        const char *value;
+        size_t value_len;
+        int index = scan_column_value(p, cur, 1, &value, &value_len);
         if (index < 0) return -1;
         if (p->columns[index].last_trace == p->traces) FAIL("an attribute key twice in a trace");
         p->columns[index].last_trace = p->traces;
@@ -782,6 +790,10 @@ static PyObject *bitmap(const uint8_t *bytes, int64_t n, int64_t *nulls) {
 }
 
 static PyObject *parser_finish(Parser *p, PyObject *Py_UNUSED(ignored)) {
+    if (p->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Parser used by two threads at once");
+        return NULL;
+    }
     if (p->error) {
         PyErr_Format(Unsupported, "%s", p->error);
         return NULL;

@@ -1,25 +1,27 @@
 """Read IEEE XES (`.xes`, `.xes.gz`) into a raw polars frame, safely and fast.
 
-`rustxes` (a Rust XES parser returning polars) does the reading; it is about 8× faster than
-pm4py's lxml importer (bench figures in the helper report / bench README). Before any parser
-sees the file, its prolog is scanned and a DOCTYPE (the only place entity declarations can
-live) is rejected, so neither external entities nor entity bombs are ever expanded. When rustxes
-fails, a safe lxml `iterparse` (no entity resolution, no network, no huge trees) reads the file
-again: it either succeeds or yields the exact line of the XML error for the message.
+Before any parser sees the file, its prolog is scanned and a DOCTYPE (the only place entity
+declarations can live) is rejected, so neither external entities nor entity bombs are ever
+expanded. Then three readers, each taking over when the one before gives up:
 
-Files of `PARALLEL_MIN_BYTES` (uncompressed; env `BPO_XES_PARALLEL_MIN_BYTES` overrides) or more
-are parsed in pieces on all cores (`ParallelXes`): a feeder process (`pipelines.xes_cut`,
-standard library only, so it starts without polars or lxml) gunzips the file (ISA-L), cuts it
-at `</trace>` boundaries into well-formed XES documents of about `PIECE_BYTES` (each with the
-log header) in a RAM directory, and worker processes parse the pieces with rustxes (it
-holds the GIL, so threads would not help) while the rest is still being gunzipped; on any doubt
-or failure the file is parsed whole. `prefetch_xes` starts this before
-the file is asked for, so that the CLI's own start-up (Dagster, pm4py) overlaps the parse.
+1. The C scanner (`pipelines.xes_scan`, `pipelines._xesscan`): a strict subset of XES (flat
+   attributes, the predefined entities, UTF-8, no comments), about 4× faster on one core than
+   rustxes on two, the GIL released. It gives rustxes's frame or gives up; it never guesses.
+   `prefetch_xes` starts it in a background thread before the file is asked for, so that the
+   CLI's own start-up (Dagster) overlaps the scan.
+2. `rustxes` (a Rust XES parser returning polars). Files of `PARALLEL_MIN_BYTES` (uncompressed;
+   env `BPO_XES_PARALLEL_MIN_BYTES` overrides) or more are parsed in pieces on all cores
+   (`ParallelXes`): a feeder process (`pipelines.xes_cut`, standard library only) gunzips the
+   file (ISA-L), cuts it at `</trace>` boundaries into well-formed XES documents of about
+   `PIECE_BYTES` (each with the log header) in a RAM directory, and worker processes parse the
+   pieces with rustxes (it holds the GIL, so threads would not help); on any doubt or failure
+   the file is parsed whole.
+3. A safe lxml `iterparse` (no entity resolution, no network, no huge trees): it either reads
+   the file or yields the exact line of the XML error for the message.
 
 Raw frame: event attributes under their XES keys, trace attributes prefixed `case:`, dates as
 `datetime[us, UTC]` (XES dates without an offset are read in the configured time zone), in
-file order. Columns are
-sorted by name, so both parsers give the same frame.
+file order. Columns are sorted by name, so all readers give the same frame.
 """
 
 import gzip
@@ -296,11 +298,11 @@ class ParallelXes:
     """One XES file being parsed in pieces by worker processes, started at construction.
 
     A feeder process gunzips the file, cuts it at trace boundaries (`XesCutter`) and hands the
-    pieces to the workers round-robin while they parse; the caller is free meanwhile (the CLI
-    imports Dagster and pm4py then; a feeder thread would contend with that for the GIL and
-    starve the workers). `result()` gives the frame, equal to `rustxes.import_xes(path)`, or
-    None on any doubt (then the caller parses the file whole, which also produces the usual
-    errors). Always `close()` it (or use it as a context manager).
+    pieces to the workers round-robin while they parse; the caller is free meanwhile (a feeder
+    thread would contend with the caller for the GIL and starve the workers). `result()` gives
+    the frame, equal to `rustxes.import_xes(path)`, or None on any doubt (then the caller
+    parses the file whole, which also produces the usual errors). Always `close()` it (or use
+    it as a context manager).
     """
 
     def __init__(self, path: Path, gz_content: bool, workers: int | None = None) -> None:
@@ -417,8 +419,8 @@ def _file_key(path: Path) -> tuple[str, int, int]:
 def prefetch_xes(path: Path) -> bool:
     """Start scanning an XES file in a background thread now, for a `read_xes` of it later.
 
-    For a caller that has other work to do first (the CLI imports Dagster and pm4py; the scan
-    releases the GIL): the prolog is checked as `read_xes` checks it, and nothing starts for a
+    For a caller that has other work to do first (the CLI imports Dagster; the scan releases
+    the GIL): the prolog is checked as `read_xes` checks it, and nothing starts for a
     file that is unsafe or unreadable (`read_xes` then reports it), or without the C scanner.
     Stop unused scans with `cancel_prefetches`.
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pyarrow as pa
+from isal import igzip_threaded, isal_zlib
 from lxml import etree
 
 try:  # built by `pip install` (setup.py); without a compiler the slower readers serve alone
@@ -107,8 +108,6 @@ def _parse_header(header: bytes) -> Any:
 
 def _open(path: Path, gz_content: bool) -> BinaryIO:
     if gz_content:
-        from isal import igzip_threaded  # noqa: PLC0415 - only XES reading needs it
-
         return igzip_threaded.open(path, "rb", threads=1, block_size=CHUNK_BYTES)
     return path.open("rb")
 
@@ -147,8 +146,10 @@ def scan_xes(
                     del body[:cut]
             parser.feed(body)
             return _frame(parser.finish(), defaults)
-    except (_xesscan.Unsupported, OSError, EOFError, zlib.error, etree.XMLSyntaxError):
+    except (_xesscan.Unsupported, etree.XMLSyntaxError):
         return None
+    except (OSError, EOFError, zlib.error, isal_zlib.error):
+        return None  # unreadable, truncated or corrupt: the other readers report it
     except (ValueError, pl.exceptions.PolarsError, pa.ArrowException):
         return None  # a global default that does not convert, or a frame that does not build
 
@@ -226,7 +227,10 @@ class ScanInBackground:
         self._thread.start()
 
     def _run(self, path: Path, gz_content: bool) -> None:
-        self._frame = scan_xes(path, gz_content, self._stop)
+        try:
+            self._frame = scan_xes(path, gz_content, self._stop)
+        except Exception:  # e.g. MemoryError: no traceback from a thread; rustxes reads instead
+            self._frame = None
 
     def result(self) -> pl.DataFrame | None:
         """The frame (or None, as `scan_xes`), once the scan has ended."""

@@ -250,7 +250,15 @@ def test_malformed_files_are_left_to_the_readers_that_report_them(
     cut.write_text(text[: len(text) // 2])
     truncated_gz = tmp_path / "cut.xes.gz"
     truncated_gz.write_bytes(gzip.compress(text.encode())[:-100])
-    for path, message in ((cut, r"cut.xes:\d+: malformed XML"), (truncated_gz, "truncated")):
+    corrupt_gz = tmp_path / "corrupt.xes.gz"
+    data = bytearray(gzip.compress(text.encode()))
+    data[len(data) // 2 : len(data) // 2 + 16] = bytes(16)  # after the first 64 KiB of XML
+    corrupt_gz.write_bytes(bytes(data))
+    for path, message in (
+        (cut, r"cut.xes:\d+: malformed XML"),
+        (truncated_gz, "truncated"),
+        (corrupt_gz, "corrupt.xes.gz"),  # the first reader to meet the damage names it
+    ):
         assert _scan(path) is None, path.name
         with pytest.raises(InputError, match=message):
             read_xes(path, path.name)
