@@ -39,10 +39,16 @@ def start() -> bool:
     """
     if _POOL is not None:
         return True
-    if "pm4py" in sys.modules or len(os.sched_getaffinity(0)) < 2:
+    if "pm4py" in sys.modules or _cores() < 2:
         return False
     _start_pool()
     return True
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may run on
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _start_pool() -> concurrent.futures.ProcessPoolExecutor:

@@ -221,10 +221,8 @@ def discover_processes(
     results: list[DiscoveryResult] = []
     failures: list[tuple[str, str]] = []
     folder = Path(batch.folder)
-    pool = discovery_pool.current()
     futures = [
-        pool.submit(discover_process, events, process, folder, batch.config) if pool else None
-        for _, process, events in batch.processes
+        _submitted(events, process, folder, batch.config) for _, process, events in batch.processes
     ]
     for (i, process, events), future in zip(batch.processes, futures, strict=True):
         progress.step(context, f"discovering process {i}/{batch.total}: {process}")
@@ -234,6 +232,19 @@ def discover_processes(
             context.log.error(f"discovery of {process!r} failed: {type(err).__name__}: {err}")
             failures.append((process, f"{type(err).__name__}: {err}"))
     return BatchOutcome(tuple(results), tuple(failures))
+
+
+def _submitted(
+    events: pl.DataFrame, process: str, folder: Path, config: MiningConfig
+) -> Future[DiscoveryResult] | None:
+    """The process handed to the discovery worker, or None when none runs (or it has died)."""
+    pool = discovery_pool.current()
+    if pool is None:
+        return None
+    try:
+        return pool.submit(discover_process, events, process, folder, config)
+    except (BrokenExecutor, RuntimeError):  # broken, or shut down
+        return None
 
 
 def _discovered(

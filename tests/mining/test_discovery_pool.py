@@ -4,13 +4,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from dagster_project.defs.mining import _discovered
+from dagster_project.defs.mining import _discovered, _submitted
 from mining import discovery_pool
 from mining.discovery import discover_process
 from mining.kpis import MiningConfig
@@ -65,6 +66,17 @@ def test_a_dead_worker_leaves_discovery_to_this_process(
     result = _discovered(dead, process_log, "p", tmp_path, MiningConfig())
     assert result.fitness == discover_process(process_log, "p", tmp_path / "again").fitness
     assert (tmp_path / "p.bpmn").is_file()
+
+
+def test_a_worker_dead_before_the_step_leaves_discovery_to_this_process(
+    pool: discovery_pool.concurrent.futures.ProcessPoolExecutor,
+    process_log: pl.DataFrame,
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(BrokenExecutor):
+        pool.submit(os._exit, 3).result()
+    assert _submitted(process_log, "p", tmp_path, MiningConfig()) is None  # no submit to it
+    assert _discovered(None, process_log, "p", tmp_path, MiningConfig()).fitness > 0.9
 
 
 def test_an_error_in_the_worker_is_the_error_of_this_process(
