@@ -14,17 +14,30 @@ import concurrent.futures
 import multiprocessing
 import os
 import sys
+import threading
 import warnings
 
 _POOL: concurrent.futures.ProcessPoolExecutor | None = None
 
 
 def _prepare() -> None:
-    """Worker start: import pm4py and the discovery module, and print no warnings."""
+    """Worker start: import pm4py and the discovery module, and print no warnings.
+
+    The worker also ends when the process that started it ends, even by SIGKILL: it would
+    otherwise wait for work for ever (it holds its own copy of the task queue's pipe).
+    """
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     warnings.simplefilter("ignore")
     from mining import discovery, pm4py_api  # noqa: PLC0415, F401 - the point of the worker
 
     pm4py_api.load()
+
+
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # returns once the parent has ended (its sentinel pipe closes)
+        os._exit(0)
 
 
 def start() -> bool:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import BrokenExecutor
 from dataclasses import asdict
@@ -91,6 +92,47 @@ def test_an_error_in_the_worker_is_the_error_of_this_process(
     with pytest.raises(type(here.value)) as there:
         _discovered(future, broken, "p", tmp_path, MiningConfig())
     assert str(there.value) == str(here.value)
+
+
+_ORPHAN = """
+import os, signal, sys
+from mining import discovery_pool
+pool = discovery_pool._start_pool()
+pool.submit(int).result()  # the worker is up
+print(next(iter(pool._processes)), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no finally, no stop(): as when the OOM killer strikes
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_worker_ends_with_a_killed_parent(tmp_path: Path) -> None:
+    printed = tmp_path / "stdout"
+    with printed.open("w") as stdout:  # a file, not a pipe: a living worker would hold a pipe
+        done = subprocess.run(
+            [sys.executable, "-c", _ORPHAN],
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == -9
+    worker = int(printed.read_text().split()[0])
+    deadline = time.monotonic() + 30
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ended = not _alive(worker)
+    if not ended:
+        os.kill(worker, 9)  # leave no orphan behind a failing test
+    assert ended
 
 
 _CLI = """
