@@ -6,10 +6,11 @@
  * by lxml in Python) into one column per attribute key, the way rustxes does: one row per event,
  * event attributes under their key, trace attributes under "case:" + key and repeated on each of
  * the trace's events, dates as microseconds since the epoch in UTC (a date without an offset is
- * UTC), `id` as a string. It accepts only a strict subset of XML: `<trace>`, `<event>` and the
- * six flat attribute elements (`string`, `date`, `int`, `float`, `boolean`, `id`, each
- * self-closing with `key` and `value`), whitespace between them, the five predefined entities
- * and character references, valid UTF-8. Everything else (comments, nested attributes, lists,
+ * UTC), `id` as a string (lowercase UUIDs only: rustxes rewrites any other id). It accepts
+ * only a strict subset of XML: `<trace>`, `<event>` and the six flat attribute elements
+ * (`string`, `date`, `int`, `float`, `boolean`, `id`, each self-closing with `key` and
+ * `value`), whitespace between them, the five predefined entities and character references,
+ * valid UTF-8. Everything else (comments, nested attributes, lists,
  * an attribute key used with two types or twice in one event, a value rustxes would read
  * differently, malformed XML) raises `Unsupported`: the caller then reads the file with rustxes
  * or lxml, which also report the errors with their lines. It never guesses.

@@ -214,8 +214,8 @@ def _frame(
 class ScanInBackground:
     """`scan_xes` of one file in a daemon thread, started at construction.
 
-    The scanner and ISA-L release the GIL, so the caller's own work (the CLI imports Dagster
-    and pm4py) overlaps the scan. `result()` waits for it; `close()` asks it to stop early.
+    The scanner and ISA-L release the GIL, so the caller's own work (the CLI imports Dagster)
+    overlaps the scan. `result()` waits for it; `close()` asks it to stop early.
     """
 
     def __init__(self, path: Path, gz_content: bool) -> None:
