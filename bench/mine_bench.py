@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/mine_bench.py LOG --out DIR --json out.json [--workers 2]
 
-Stages: `read` (`pipelines.read.read_log`: rustxes + normalization), `quality`
+Stages: `read` (`pipelines.read.read_log`: XES reader + normalization), `quality`
 (`pipelines.quality.check_quality`), `kpis` (`mining.kpis.compute_tables`), `discovery`
 (`mining.discovery.discover_process` per process: variants, Inductive Miner, fitness and
 precision by token replay, PNML/BPMN written and read back, map rendered with Graphviz) and

@@ -244,7 +244,7 @@ Medians of {reps} run(s) per pipeline, wall seconds, each in a fresh process (in
 and imports included); CPU = user + system seconds of the child; peak = its maximum RSS.
 `events`: the reference counts pm4py's complete events, ours activity instances (start and
 complete merged). Import = `pm4py.read_xes(variant="iterparse")` vs `pipelines.read.read_log`
-(rustxes + normalisation + lifecycle pairing). Fitness: our lowest per-process fitness (the
+(XES reader + normalisation + lifecycle pairing). Fitness: our lowest per-process fitness (the
 reference's lowest in brackets); precision shortfall: the largest (reference − ours) over the
 processes (negative = ours more precise). Load: highest 1-minute load average at the start of
 a run (2 cores, shared with other jobs).
