@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - the suite checks that it is built
     _xesscan = None  # type: ignore[assignment]
 
 CHUNK_BYTES = 8 << 20
+_UTC = ZoneInfo("UTC")
 _FIRST_TRACE = re.compile(rb"<trace[\s>]")
 _ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ARROW_TYPES = {
@@ -82,7 +83,11 @@ def global_defaults(header: bytes) -> dict[str, pl.Series | None]:
         etree.XMLSyntaxError: The header is not well-formed.
         ValueError: A default value that does not convert to its type.
     """
-    root = _parse_header(header)
+    return _defaults_of(_parse_header(header))
+
+
+def _defaults_of(root: Any) -> dict[str, pl.Series | None]:
+    """`global_defaults` of a parsed header."""
     defaults: dict[str, pl.Series | None] = {}
     for element in root:
         if not isinstance(element.tag, str) or etree.QName(element).localname != "global":
@@ -96,7 +101,7 @@ def global_defaults(header: bytes) -> dict[str, pl.Series | None]:
             defaults[prefix + child.get("key")] = (
                 None
                 if dtype is None
-                else pl.Series([convert_value(kind, value, ZoneInfo("UTC"))], dtype=dtype)
+                else pl.Series([convert_value(kind, value, _UTC)], dtype=dtype)
             )
     return defaults
 
@@ -131,9 +136,10 @@ def scan_xes(
     try:
         with _open(path, gz_content) as stream:
             header, body = _split_header(stream)
-            if header is None or not _header_supported(header):
+            root = None if header is None else _supported_header(header)
+            if root is None:
                 return None
-            defaults = global_defaults(header)
+            defaults = _defaults_of(root)
             parser = _xesscan.Parser()
             while chunk := stream.read(CHUNK_BYTES):
                 if stop is not None and stop.is_set():
@@ -169,15 +175,22 @@ def _split_header(stream: BinaryIO) -> tuple[bytes | None, bytearray]:
     return None, data
 
 
-def _header_supported(header: bytes) -> bool:
-    """UTF-8, no byte-order mark, no events or traces outside the traces' section."""
+def _supported_header(header: bytes) -> Any:
+    """The parsed header when the scanner can take the file, else None.
+
+    It can when the header is UTF-8 without a byte-order mark, has a `<log>` root and no
+    events outside the traces.
+
+    Raises:
+        etree.XMLSyntaxError: The header is not well-formed.
+    """
     if header.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"<event" in header:
-        return False
+        return None
     declared = _ENCODING.search(header)
     if declared is not None and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-        return False
+        return None
     root = _parse_header(header)
-    return etree.QName(root).localname == "log"
+    return root if etree.QName(root).localname == "log" else None
 
 
 def _frame(
