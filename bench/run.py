@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
 PY = sys.executable
-DATASETS = ROOT.parent / "shared" / "datasets"
+DATASETS = ROOT / "tests" / "data"
 DEMO_SIZES = {"demo_100k": 16_000, "demo_1m": 160_000}
 BIG_SIZES = {"demo_5m": 800_000}
 REAL_LOGS = (
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one repetition")
     parser.add_argument("--big", action="store_true", help="also the 5M-event demo log (slow)")
-    parser.add_argument("--no-real", action="store_true", help="skip ../shared/datasets")
+    parser.add_argument("--no-real", action="store_true", help="skip the public logs of tests/data")
     parser.add_argument("--no-cli", action="store_true", help="skip `bpo mine` end to end")
     parser.add_argument("--only", help="run only logs whose name contains this")
     args = parser.parse_args(argv)

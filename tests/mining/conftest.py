@@ -1,7 +1,6 @@
 """Fixtures for mining tests: real XES logs as normalized polars frames, pm4py views of them.
 
-Logs come from tests/data when copied there, else from ../shared/datasets (skipped when
-neither has them). They are read with `pipelines.read.read_log`; `_normalize` is the
+Logs come from tests/data (public logs, see tests/data/NOTICE). They are read with `pipelines.read.read_log`; `_normalize` is the
 independent conversion used before the reader existed (one row per `complete` event; a
 `start` paired with the k-th `complete` of the same (case, activity) in time order; process =
 file stem; system = null) and gives the same rows.
@@ -18,7 +17,6 @@ from pipelines.schema import COLUMNS, SCHEMA
 
 USE_PIPELINES_READER = True
 TEST_DATA = Path(__file__).resolve().parents[1] / "data"
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 LOGS = (
     "running-example.xes",
     "repair_example.xes.gz",
@@ -38,11 +36,10 @@ def _stem(name: str) -> str:
 
 
 def log_path(name: str) -> Path:
-    """tests/data/<name>, else ../shared/datasets/<name>; skip the test when neither exists."""
-    for folder in (TEST_DATA, DATASETS):
-        if (folder / name).is_file():
-            return folder / name
-    pytest.skip(f"event log {name} not available")
+    """tests/data/<name>; a missing log is an error, never a skip."""
+    path = TEST_DATA / name
+    assert path.is_file(), f"{path} is missing: the test logs ship with the repository"
+    return path
 
 
 def read_raw(name: str) -> pd.DataFrame:
