@@ -4,8 +4,9 @@
 
 Stages: `read` (`pipelines.read.read_log`: XES reader + normalization), `quality`
 (`pipelines.quality.check_quality`), `kpis` (`mining.kpis.compute_tables`), `discovery`
-(`mining.discovery.discover_process` per process: variants, Inductive Miner, fitness and
-precision by token replay, PNML/BPMN written and read back, map rendered with Graphviz) and
+(`mining.discovery.discover_process` per process: variants, the model candidates with their
+fitness and precision, the best written as PNML/BPMN and read back, map rendered with
+Graphviz) and
 `write` (the KPI CSVs). `--workers N` discovers processes in N worker processes.
 
 Counts for the equality check with the reference (cases, variants, DFG edges per process)
@@ -79,6 +80,8 @@ def run(src: str, out: Path, *, workers: int = 1) -> dict:
             "variants": row["variants"],
             "fitness": row["fitness"],
             "precision": row["precision"],
+            "f_score": row["f_score"],
+            "model": row["model"],
         }
     for process in processes:
         dfg = directly_follows(parts[(process,)])

@@ -2,15 +2,16 @@
 
     .venv/bin/python bench/run.py [--reps N] [--quick] [--big] [--no-real] [--no-cli]
 
-1. Generates the demo company's logs (XES.gz and Parquet) at about 100k and 1M events (and 5M
-   with `--big`) into `bench/out/` if missing.
+1. Generates the demo company's logs (XES.gz and Parquet) at about 100k and 1M events, clean and
+   with real-log disorder (`bpo sample --noise`: ≥ 3,000 variants in one process), and 5M with
+   `--big`, into `bench/out/` if missing; the public logs of tests/data follow.
 2. For each log, N times (default 3, `--quick` 1), one fresh process each, in turn:
    `bench/reference.py` (pm4py alone), `bench/mine_bench.py` (our library path: the work of
    `bpo mine` minus Dagster) and, unless `--no-cli`, `python -m bpo mine --log X --out Y`
    (end to end through Dagster). Wall time, CPU time and peak RSS of each child come from
    `os.wait4`; the 1-minute load average is recorded with each run (the machine is shared).
 3. Checks that the counts per process (cases, variants, DFG edges and steps) are equal and
-   reports fitness and precision of both models.
+   reports fitness, precision and F-score of both models.
 4. Prints a Markdown report and writes it to `bench/out/results.md` (raw records in
    `bench/out/results.json`).
 """
@@ -30,14 +31,21 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 PY = sys.executable
 DATASETS = ROOT / "tests" / "data"
-DEMO_SIZES = {"demo_100k": 16_000, "demo_1m": 160_000}
-BIG_SIZES = {"demo_5m": 800_000}
+# name: (cases, noise level of `bpo sample --noise`)
+DEMO_SIZES = {"demo_100k": (16_000, 0.0), "demo_1m": (160_000, 0.0)}
+# the demo with real-log disorder: ≥ 3,000 variants in accounts_payable (docs/demo.md)
+NOISY_SIZES = {"noisy_100k": (14_000, 0.5), "noisy_1m": (146_000, 0.1)}
+BIG_SIZES = {"demo_5m": (800_000, 0.0)}
 REAL_LOGS = (
     "running-example.xes",
     "roadtraffic100traces.xes",
     "receipt.xes.gz",
     "repair_example.xes.gz",
     "teleclaims.xes.gz",
+    "bpic2013_closed.xes.gz",
+    "billing_1t_per_variant.xes.gz",
+    "bpic2020_permit_1t_per_variant.xes.gz",
+    "interval_event_log.csv",
 )
 
 
@@ -53,7 +61,7 @@ class Run:
     record: dict = field(default_factory=dict)
 
 
-def ensure_demo(name: str, cases: int) -> dict[str, Path]:
+def ensure_demo(name: str, cases: int, noise: float = 0.0) -> dict[str, Path]:
     folder = OUT / name
     paths = {"xes": folder / "demo_log.xes.gz", "parquet": folder / "demo_log.parquet"}
     for fmt, path in paths.items():
@@ -64,7 +72,7 @@ def ensure_demo(name: str, cases: int) -> dict[str, Path]:
                     PY,
                     "-c",
                     "from pipelines.demo import write_sample; "
-                    f"write_sample({str(folder)!r}, {cases}, 7, {fmt!r})",
+                    f"write_sample({str(folder)!r}, {cases}, 7, {fmt!r}, noise={noise!r})",
                 ],
                 cwd=ROOT,
                 check=True,
@@ -165,8 +173,8 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def compare(ref: dict, ours: dict) -> tuple[str, float, float]:
-    """Counts equal?, our minimum fitness, worst precision shortfall against the reference."""
+def compare(ref: dict, ours: dict) -> tuple[str, float, float, float]:
+    """Counts equal?, our lowest fitness, worst precision and worst F-score shortfall."""
     keys = ("cases", "variants", "dfg_edges", "dfg_steps")
     rp, op = ref.get("processes", {}), ours.get("processes", {})
     diffs = []
@@ -187,7 +195,15 @@ def compare(ref: dict, ours: dict) -> tuple[str, float, float]:
         ),
         default=float("nan"),
     )
-    return ("equal" if not diffs else "; ".join(diffs[:4])), fitness, shortfall
+    f_shortfall = max(
+        (
+            rp[p]["f_score"] - op[p]["f_score"]
+            for p in set(rp) & set(op)
+            if op[p].get("f_score") is not None and rp[p].get("f_score") is not None
+        ),
+        default=float("nan"),
+    )
+    return ("equal" if not diffs else "; ".join(diffs[:4])), fitness, shortfall, f_shortfall
 
 
 def summarize(name: str, runs: list[Run]) -> dict:
@@ -210,13 +226,25 @@ def summarize(name: str, runs: list[Run]) -> dict:
         if rs[0].record:
             row[pipeline]["events"] = rs[0].record.get("events")
     if "reference" in by and "ours" in by and by["reference"][0].record and by["ours"][0].record:
-        row["counts"], row["min_fitness"], row["precision_shortfall"] = compare(
-            by["reference"][0].record, by["ours"][0].record
-        )
-        row["ref_min_fitness"] = min(
-            p["fitness"] for p in by["reference"][0].record["processes"].values()
-        )
+        ref_procs = by["reference"][0].record["processes"]
+        our_procs = by["ours"][0].record["processes"]
+        (
+            row["counts"],
+            row["min_fitness"],
+            row["precision_shortfall"],
+            row["f_shortfall"],
+        ) = compare(by["reference"][0].record, by["ours"][0].record)
+        row["ref_min_fitness"] = min(p["fitness"] for p in ref_procs.values())
+        row["f_ours"] = _lowest(our_procs, "f_score")
+        row["f_ref"] = _lowest(ref_procs, "f_score")
+        row["precision_ours"] = _lowest(our_procs, "precision")
+        row["precision_ref"] = _lowest(ref_procs, "precision")
     return row
+
+
+def _lowest(processes: dict, key: str) -> float | None:
+    values = [p[key] for p in processes.values() if p.get(key) is not None]
+    return min(values) if values else None
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -237,7 +265,9 @@ HEADER = (
     "load",
     "counts",
     "fitness ours (ref)",
-    "precision shortfall",
+    "precision ours (ref)",
+    "F-score ours (ref)",
+    "F shortfall",
 )
 NOTE = """
 Medians of {reps} run(s) per pipeline, wall seconds, each in a fresh process (interpreter start
@@ -245,9 +275,11 @@ and imports included); CPU = user + system seconds of the child; peak = its maxi
 `events`: the reference counts pm4py's complete events, ours activity instances (start and
 complete merged). Import = `pm4py.read_xes(variant="iterparse")` vs `pipelines.read.read_log`
 (XES reader + normalisation + lifecycle pairing). Fitness: our lowest per-process fitness (the
-reference's lowest in brackets); precision shortfall: the largest (reference − ours) over the
-processes (negative = ours more precise). Load: highest 1-minute load average at the start of
-a run (2 cores, shared with other jobs).
+reference's lowest in brackets), likewise precision and F-score (harmonic mean of fitness and
+precision; the reference's model is pm4py's Inductive Miner on the full process log, ours the
+candidate `bpo mine` chose); F shortfall: the largest (reference − ours) F-score over the
+processes (negative = ours better on every process). Load: highest 1-minute load average at
+the start of a run (2 cores, shared with other jobs).
 """
 
 
@@ -274,7 +306,9 @@ def markdown(rows: list[dict], reps: int) -> str:
             _fmt(max(loads) if loads else None),
             row.get("counts", "–"),
             f"{_fmt(row.get('min_fitness'), 3)} ({_fmt(row.get('ref_min_fitness'), 3)})",
-            _fmt(row.get("precision_shortfall"), 3),
+            f"{_fmt(row.get('precision_ours'), 3)} ({_fmt(row.get('precision_ref'), 3)})",
+            f"{_fmt(row.get('f_ours'), 3)} ({_fmt(row.get('f_ref'), 3)})",
+            _fmt(row.get("f_shortfall"), 3),
         )
         lines.append("| " + " | ".join(cells) + " |\n")
     lines.append(NOTE.format(reps=reps))
@@ -293,13 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     reps = 1 if args.quick else args.reps
     OUT.mkdir(parents=True, exist_ok=True)
     logs: list[tuple[str, Path, bool]] = []
-    sizes = DEMO_SIZES | (BIG_SIZES if args.big else {})
-    for name, cases in sizes.items():
-        paths = ensure_demo(name, cases)
+    sizes = DEMO_SIZES | NOISY_SIZES | (BIG_SIZES if args.big else {})
+    for name, (cases, noise) in sizes.items():
+        paths = ensure_demo(name, cases, noise)
         logs.append((f"{name} (XES.gz)", paths["xes"], True))
         logs.append((f"{name} (Parquet)", paths["parquet"], False))
     if not args.no_real:
-        logs += [(n, DATASETS / n, True) for n in REAL_LOGS if (DATASETS / n).exists()]
+        logs += [(n, DATASETS / n, True) for n in REAL_LOGS]
     if args.only:
         logs = [entry for entry in logs if args.only in entry[0]]
     rows, raw = [], []

@@ -361,6 +361,10 @@ def _print_warnings(values: dict[str, Any], inputs: dict[str, Any]) -> None:
         source = ", ".join(inputs.get("sources") or []) or "event_log"
         for warning in check_quality(log, source).warnings:
             print(warning, file=sys.stderr)
+    models = values.get("process_models")
+    for result in models.results if models is not None else ():
+        for text in result.warnings:
+            print(f"warning: {text}", file=sys.stderr)
     model = values.get("cost_model")
     if model is not None:
         source = model.cost_file or "costs"

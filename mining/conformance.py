@@ -1,7 +1,7 @@
 """Documented vs actual: conformance of a process's log to its reference model (pm4py).
 
 pm4py comes from `mining.pm4py_api` (imported on first use, no banner, no progress bars), as
-for `mining.discovery`. `mining.discovery`'s variant and precision helpers are reused, so
+for `mining.discovery`. `mining.discovery`'s variants and `mining.replay`'s precision are reused, so
 that precision means exactly what it means for the discovered model in `process_kpis.csv`;
 fitness is alignment-based here (see below).
 
@@ -51,8 +51,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from lxml import etree
 
-from mining.discovery import coded_variants, weighted_precision
+from mining.discovery import coded_variants
 from mining.pm4py_api import load
+from mining.replay import replay_quality
 from pipelines.errors import InputError, Problem
 from pipelines.schema import PROCESS
 from pipelines.xes import reject_dtd
@@ -188,7 +189,8 @@ def conformance(
             t.label = encode[t.label]
 
     table = variants.table
-    precision = weighted_precision(table, net, im, fm)
+    seq = zip(table["codes"].to_list(), table["cases"].to_list(), strict=True)
+    precision = replay_quality(seq, net, im, fm).precision
     known = {encode[label] for label in model_labels}
     decode = {code: name for name, code in encode.items()}
     fitness, deviations = _align(

@@ -77,6 +77,8 @@ PROCESS_KPI_COLUMNS: tuple[str, ...] = (
     "systems",
     "fitness",
     "precision",
+    "f_score",
+    "model",
 )
 ACTIVITY_STATS_COLUMNS: tuple[str, ...] = (
     "process",
@@ -111,8 +113,9 @@ class MiningConfig:
     Attributes:
         hours_per_fte: Productive hours of one full-time employee per year.
         observation_period: (start, end) used for annualisation; None = first to last event.
-        noise_threshold: Discovery keeps the most frequent variants covering at least
-            1 − noise_threshold of the cases (default: ≥ 95 %).
+        discovery_seconds: Wall-time budget of one process's model discovery (its
+            candidates, `mining.candidates`); the map and KPIs are made in any case.
+        model: A candidate name (`mining.candidates.NAMES`) to use instead of choosing.
         system_share_threshold: A process uses a system when ≥ this share of its events
             are recorded in it.
         handling_gap_cap_hours: Longest resource gap taken as an estimated handling time.
@@ -122,7 +125,8 @@ class MiningConfig:
 
     hours_per_fte: float = 1600.0
     observation_period: tuple[datetime, datetime] | None = None
-    noise_threshold: float = 0.05
+    discovery_seconds: float = 60.0
+    model: str | None = None
     system_share_threshold: float = 0.01
     handling_gap_cap_hours: float = 4.0
     working_day_timezone: str = "UTC"
@@ -391,6 +395,8 @@ def _compute_tables(log: pl.DataFrame | pl.LazyFrame, config: MiningConfig) -> M
             systems=pl.col("systems").fill_null(""),
             fitness=pl.lit(None, pl.Float64),
             precision=pl.lit(None, pl.Float64),
+            f_score=pl.lit(None, pl.Float64),
+            model=pl.lit(None, pl.String),
         )
         .with_columns(
             effort_hours_per_year=pl.col("handling_hours_per_case") * pl.col("cases_per_year"),
@@ -453,7 +459,7 @@ def _compute_tables(log: pl.DataFrame | pl.LazyFrame, config: MiningConfig) -> M
 def with_model_quality(
     process_kpis: pl.DataFrame, results: Sequence["DiscoveryResult"]
 ) -> pl.DataFrame:
-    """Fill `fitness` and `precision` of `process_kpis` from discovery results.
+    """Fill `fitness`, `precision`, `f_score` and `model` of `process_kpis` from discovery.
 
     Args:
         process_kpis: The `process_kpis` table of `compute_tables`.
@@ -467,14 +473,24 @@ def with_model_quality(
             PROCESS: [r.process for r in results],
             "__fitness": [r.fitness for r in results],
             "__precision": [r.precision for r in results],
+            "__f_score": [r.f_score for r in results],
+            "__model": [r.model or None for r in results],
         },
-        schema={PROCESS: pl.String, "__fitness": pl.Float64, "__precision": pl.Float64},
+        schema={
+            PROCESS: pl.String,
+            "__fitness": pl.Float64,
+            "__precision": pl.Float64,
+            "__f_score": pl.Float64,
+            "__model": pl.String,
+        },
     )
     return (
         process_kpis.join(quality, on=PROCESS, how="left")
         .with_columns(
             fitness=pl.coalesce("__fitness", "fitness"),
             precision=pl.coalesce("__precision", "precision"),
+            f_score=pl.coalesce("__f_score", "f_score"),
+            model=pl.coalesce("__model", "model"),
         )
         .select(process_kpis.columns)
     )

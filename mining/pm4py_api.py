@@ -33,7 +33,8 @@ def load() -> SimpleNamespace:
         A namespace with `pm4py` (the package), `token_replay` (the token-replay algorithm
         module), `ReplayParameters`, `Event`, `Trace`, `EventLog`, `astar` (state-equation A*
         alignments), `visible_transitions_enabled_by` (pm4py's
-        `get_visible_transitions_eventually_enabled_by_marking`) and `constants`.
+        `get_visible_transitions_eventually_enabled_by_marking`), `constants`, and the parts
+        `mining._pm4py_parts.namespace` lists (miners, token-replay steps, PNML text).
     """
     background = _State.background
     if _State.api is None and background not in (None, threading.current_thread()):
@@ -78,6 +79,8 @@ def _import() -> SimpleNamespace:
             )
             from pm4py.util import constants  # noqa: PLC0415
 
+            from mining import _pm4py_parts as parts  # noqa: PLC0415
+
             constants.SHOW_PROGRESS_BAR = False
             _State.api = SimpleNamespace(
                 pm4py=pm4py,
@@ -89,5 +92,18 @@ def _import() -> SimpleNamespace:
                 astar=astar,
                 visible_transitions_enabled_by=get_visible_transitions_eventually_enabled_by_marking,
                 constants=constants,
+                **parts.namespace(),
             )
         return _State.api
+
+
+def loaded() -> SimpleNamespace:
+    """The namespace of `load()` when pm4py is imported already, without taking the lock.
+
+    For a child process forked from one that has loaded pm4py (`mining.candidates`): another
+    thread of the parent may have held the lock at the fork, and the child has no such thread.
+    """
+    api = _State.api
+    if api is None:
+        raise RuntimeError("pm4py is not loaded: call mining.pm4py_api.load() first")
+    return api

@@ -145,6 +145,17 @@ class Mining(_Strict):
     activity_to_system: dict[str, str] = {}
     exclude_resources: list[str] = []
     timezone: Id | None = None
+    model: Id | None = None  # a model candidate to use instead of choosing by F-score
+    discovery_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 60.0
+
+    @field_validator("model")
+    @classmethod
+    def _known_candidate(cls, value: str | None) -> str | None:
+        from mining.candidates import NAMES  # noqa: PLC0415 - pure Python, no pm4py
+
+        if value is not None and value not in NAMES:
+            raise ValueError(f"unknown model candidate {value!r}; use one of {', '.join(NAMES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

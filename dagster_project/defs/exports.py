@@ -79,6 +79,8 @@ KPI_COLUMNS = (
     "rework_rate",
     "systems",
     "fitness",
+    "precision",
+    "model",
 )
 """The KPI columns the report shows (the CSV has all of them)."""
 

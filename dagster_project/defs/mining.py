@@ -17,7 +17,7 @@ from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.resources import BpoInputs, Progress
 from dagster_project.defs.tables import table_metadata
 from mining import discovery_pool
-from mining.discovery import DiscoveryResult, discover_process
+from mining.discovery import CANDIDATE_COLUMNS, DiscoveryResult, discover_process
 from mining.handling import HANDLING_HOURS, add_handling
 from mining.kpis import (
     MinedTables,
@@ -71,6 +71,8 @@ def mining_config(costs: CostFile | None) -> MiningConfig:
         kwargs["observation_period"] = (start, end)
     if costs.mining.timezone:
         kwargs["working_day_timezone"] = costs.mining.timezone
+    kwargs["discovery_seconds"] = float(costs.mining.discovery_seconds)
+    kwargs["model"] = costs.mining.model
     return MiningConfig(**kwargs)
 
 
@@ -87,9 +89,14 @@ def map_markdown(result: DiscoveryResult) -> str:
     """Markdown showing a process map as an inline PNG (rendered by the Dagster UI)."""
     png = _png_bytes(getattr(result, "png", None))
     fitness = getattr(result, "fitness", None)
+    precision = getattr(result, "precision", None)
     head = f"**{result.process}**"
     if fitness is not None:
         head += f" — fitness {fitness:.3f}"
+    if precision is not None:
+        head += f", precision {precision:.3f} (model {result.model})"
+    elif getattr(result, "model", ""):
+        head += f" — model {result.model}"
     if png is None:
         return head + "\n\n(no map rendered)"
     data = base64.b64encode(png).decode("ascii")
@@ -227,7 +234,10 @@ def discover_processes(
     for (i, process, events), future in zip(batch.processes, futures, strict=True):
         progress.step(context, f"discovering process {i}/{batch.total}: {process}")
         try:
-            results.append(_discovered(future, events, process, folder, batch.config))
+            result = _discovered(future, events, process, folder, batch.config)
+            results.append(result)
+            for warning in result.warnings:
+                context.log.warning(warning)
         except Exception as err:
             context.log.error(f"discovery of {process!r} failed: {type(err).__name__}: {err}")
             failures.append((process, f"{type(err).__name__}: {err}"))
@@ -274,6 +284,25 @@ def models_metadata(models: ProcessModels) -> dict[str, Any]:
         )
     for result in models.results:
         metadata[f"map_{result.process}"] = dg.MetadataValue.md(map_markdown(result))
+        if result.candidates is not None and Path(result.candidates).is_file():
+            # every candidate's fitness, precision, F-score, size and time; `chosen` marks it
+            metadata[f"candidates_{result.process}"] = table_metadata(
+                pl.read_csv(result.candidates, schema=CANDIDATE_COLUMNS)
+            )
+    if models.results:
+        metadata["models"] = table_metadata(
+            pl.DataFrame(
+                [(r.process, r.model, r.fitness, r.precision, r.f_score) for r in models.results],
+                schema={
+                    "process": pl.String,
+                    "model": pl.String,
+                    "fitness": pl.Float64,
+                    "precision": pl.Float64,
+                    "f_score": pl.Float64,
+                },
+                orient="row",
+            )
+        )
     return metadata
 
 

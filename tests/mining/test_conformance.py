@@ -31,7 +31,7 @@ def running() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def discovered(running: pl.DataFrame, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("models")
-    return discover_process(running, "running", out, MiningConfig(noise_threshold=0.0))
+    return discover_process(running, "running", out, MiningConfig(model="im"))
 
 
 @pytest.mark.parametrize("kind", ["pnml", "bpmn"])

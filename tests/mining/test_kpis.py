@@ -50,7 +50,7 @@ def tables():
 
 def test_columns_in_spec_order(tables):
     assert tuple(tables.process_kpis.columns) == PROCESS_KPI_COLUMNS
-    assert PROCESS_KPI_COLUMNS[-2:] == ("fitness", "precision")
+    assert PROCESS_KPI_COLUMNS[-4:] == ("fitness", "precision", "f_score", "model")
     assert tuple(tables.activity_stats.columns) == ACTIVITY_STATS_COLUMNS
     assert tuple(tables.handovers.columns) == HANDOVER_COLUMNS
     assert tuple(tables.system_usage.columns) == SYSTEM_USAGE_COLUMNS
@@ -78,8 +78,15 @@ def test_process_kpis_exact(tables):
             "systems": ["ERP", "CRM;ERP"],
             "fitness": [None, None],
             "precision": [None, None],
+            "f_score": [None, None],
+            "model": [None, None],
         },
-        schema_overrides={"fitness": pl.Float64, "precision": pl.Float64},
+        schema_overrides={
+            "fitness": pl.Float64,
+            "precision": pl.Float64,
+            "f_score": pl.Float64,
+            "model": pl.String,
+        },
     )
     assert_frame_equal(tables.process_kpis, expected, check_exact=False, rel_tol=1e-12)
 
@@ -185,11 +192,13 @@ def test_with_model_quality_fills_named_processes(tables):
     from mining.discovery import DiscoveryResult
 
     p = Path("x")
-    result = DiscoveryResult("Order", p, p, p, p, 0.97, 0.8, 2, 2, 1.0)
+    result = DiscoveryResult("Order", p, p, p, p, 0.97, 0.8, 2, 2, 1.0, "imf_0.4", 0.875)
     filled = with_model_quality(tables.process_kpis, [result])
     assert filled.columns == tables.process_kpis.columns
     assert filled["fitness"].to_list() == [None, 0.97]
     assert filled["precision"].to_list() == [None, 0.8]
+    assert filled["f_score"].to_list() == [None, 0.875]
+    assert filled["model"].to_list() == [None, "imf_0.4"]
 
 
 def test_write_tables_round_trip(tables, tmp_path):

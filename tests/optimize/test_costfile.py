@@ -367,6 +367,16 @@ def test_all_problems_of_a_file_are_listed_in_line_order() -> None:
             "Europe/Berlin or UTC",
         ),
         (
+            "schema_version: 1\nmining: {model: heuristic}\n",
+            "2: mining.model: unknown model candidate 'heuristic'; use one of imd, imd_80, "
+            "imf_0.8, imf_0.6, imf_0.4, imf_0.2, im_80, im_90, im_95, im",
+        ),
+        (
+            "schema_version: 1\nmining: {discovery_seconds: 0}\n",
+            "2: mining.discovery_seconds: must be > 0 — got 0; use a positive value, or leave "
+            "the key out for the default",
+        ),
+        (
             "schema_version: 1\nstudy: {horizon_years: 5.0}\n",
             "2: study.horizon_years: must be a whole number — got a number 5.0; write e.g. 5",
         ),
