@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--cases", type=int, default=30_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--format", choices=("xes", "csv", "parquet"), default="xes")
+    sample.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        metavar="LEVEL",
+        help="share of events disturbed as in real logs (skipped, repeated, swapped, rare "
+        "steps), 0 to 1 (default 0: the designed demo)",
+    )
 
     run = sub.add_parser("run", help="whole pipeline on your event logs and cost file")
     _add_log_args(run, required=True)
@@ -442,7 +450,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     """`bpo sample`: write the demo company's log, cost file and ground truth."""
     with _silenced():
         from pipelines.demo import write_sample  # noqa: PLC0415
-    paths = write_sample(args.out, args.cases, args.seed, args.format)
+    paths = write_sample(args.out, args.cases, args.seed, args.format, args.noise)
     print(f"event log:    {paths.log}")
     print(f"cost file:    {paths.costs}")
     print(f"ground truth: {paths.truth}")

@@ -29,7 +29,8 @@ Reading rules worth knowing:
 - Keys the model needs beyond MODEL §7's example: `study.transition_fte_cap` (C13: FTE moved
   out in one wave), `study.risk.weight` (λ for risk mode `objective`, default 1),
   `providers[].max_volume_share` (C8: θ_v, a fraction), `providers[].capacity.fte`, and the
-  `mining` keys of `pipelines.read.LogOptions` (`object_type`, `query`, `column_map`).
+  `mining` keys of `pipelines.read.LogOptions` (`object_type`, `query`, `column_map`,
+  `activity_classifier`).
 - `offers.csv` beside the YAML (comma-separated, UTF-8, header row) adds offers with the
   columns `process, provider, price_per_case, fixed_per_year, transition_cost,
   sla_throughput_hours, it, risk_per_year` (`it` written `ERP=access;OCR=takeover`; empty
@@ -155,6 +156,21 @@ class Mining(_Strict):
 
         if value is not None and value not in NAMES:
             raise ValueError(f"unknown model candidate {value!r}; use one of {', '.join(NAMES)}")
+        return value
+
+    # Attributes whose values, joined with "+", name the activity (e.g. concept:name and
+    # lifecycle:transition for status-level detail); None: the log's activity column.
+    activity_classifier: Annotated[list[Id], Field(min_length=1)] | None = None
+
+    @field_validator("activity_classifier")
+    @classmethod
+    def _distinct_attributes(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            repeated = sorted({a for a in value if value.count(a) > 1})
+            if repeated:
+                raise ValueError(
+                    f"attribute {repeated[0]!r} is listed twice; name each attribute once"
+                )
         return value
 
     @field_validator("timezone")

@@ -21,6 +21,16 @@ How the simulation works, vectorised over all cases with numpy:
 3. Truth, computed from the simulation's own arrays (not from the frame): cases, events,
    handling hours, systems per process and handovers between processes.
 
+Noise (`generate(..., noise=LEVEL)`, `bpo sample --noise LEVEL`) adds the disorder of real
+logs to the paths, between steps 1 and 2, so that every time, resource and truth figure is
+simulated and counted from the disordered paths as usual. Each event is disturbed with
+probability LEVEL, in one of four ways (`NOISE_KINDS`): skipped, repeated, swapped with the
+next event, or followed by an extra activity drawn from its process's catalogue (every
+activity any flow of the demo has for that process: a rare path). Disturbances stay inside
+one process's run of events within a case: the first and last event of a run are never
+skipped and a swap never crosses into another process, so which processes hand over to which
+stays as designed. LEVEL 0 (the default) draws nothing and gives today's demo byte for byte.
+
 Definitions in the ground truth:
 - `cases` of a process: distinct case ids with at least one event of it; `cases_per_year`
   equals `cases` because the observation period is exactly the year 2025.
@@ -34,7 +44,7 @@ Definitions in the ground truth:
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -85,6 +95,9 @@ _CAL_DAYS = 3 * 366  # the simulation may run past the year before cases are mov
 _YEAR_DAYS = 365
 _EPOCH_US = int((datetime(YEAR, 1, 1) - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
 _HUMAN, _SYS, _BATCH = 0, 1, 2
+
+# Kinds of disturbance of a noisy demo and their shares among the disturbed events.
+NOISE_KINDS: dict[str, float] = {"skip": 0.3, "repeat": 0.2, "swap": 0.3, "insert": 0.2}
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,8 @@ class GroundTruth:
         observation_end: Last day of the observation period (ISO date).
         processes: One record per process, sorted by process id.
         handovers: One record per ordered pair with at least one handover, sorted.
+        noise: The noise level of the paths (0: the designed flows only; written to the
+            JSON only when above 0).
     """
 
     seed: int
@@ -151,6 +166,7 @@ class GroundTruth:
     observation_end: str
     processes: tuple[ProcessTruth, ...]
     handovers: tuple[Handover, ...]
+    noise: float = 0.0
 
     def process(self, name: str) -> ProcessTruth:
         """The record of one process.
@@ -179,6 +195,8 @@ class GroundTruth:
     def to_json(self) -> str:
         """Serialise as indented JSON with sorted keys (deterministic)."""
         data = asdict(self)
+        if not self.noise:
+            del data["noise"]  # the clean demo's file stays as it always was
         for p in data["processes"]:
             p["systems"] = dict(p["systems"])
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
@@ -285,13 +303,17 @@ class _Paths:
         self.keys: list[np.ndarray] = []
         self._key = 0
 
-    def _emit(self, process: str, act: Act, cases: np.ndarray) -> None:
-        key = _ActKey(process, act)
+    def act_id(self, key: _ActKey) -> int:
+        """The id of an activity of a process, registering it on first use."""
         if key not in self._ids:
             self._ids[key] = len(self.acts)
             self.acts.append(key)
+        return self._ids[key]
+
+    def _emit(self, process: str, act: Act, cases: np.ndarray) -> None:
+        act_id = self.act_id(_ActKey(process, act))
         self.cases.append(cases)
-        self.act_ids.append(np.full(cases.size, self._ids[key], dtype=np.int32))
+        self.act_ids.append(np.full(cases.size, act_id, dtype=np.int32))
         self.keys.append(np.full(cases.size, self._key, dtype=np.int32))
         self._key += 1
 
@@ -316,6 +338,87 @@ class _Paths:
                         self._emit(process, act, cases[k > r])
             elif isinstance(block, Sub):
                 self.walk(FLOWS[block.flow], block.process, cases)
+
+
+# --------------------------------------------------------------------------- noise
+
+
+def _catalogue_acts(blocks: Sequence[Block], process: str, into: dict[str, list[_ActKey]]) -> None:
+    """Every activity of `blocks`, by process (a `Sub` adds its flow's under its process)."""
+    for block in blocks:
+        if isinstance(block, Act):
+            key = _ActKey(process, block)
+            if key not in into.setdefault(process, []):
+                into[process].append(key)
+        elif isinstance(block, Opt):
+            _catalogue_acts(block.blocks, process, into)
+        elif isinstance(block, Choice):
+            for _, branch in block.branches:
+                _catalogue_acts(branch, process, into)
+        elif isinstance(block, Loop):
+            _catalogue_acts(block.acts, process, into)
+        elif isinstance(block, Sub):
+            _catalogue_acts(FLOWS[block.flow], block.process, into)
+
+
+def _disorder(
+    case: np.ndarray, act: np.ndarray, paths: _Paths, level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Skip, repeat, swap and insert events of the paths (see the module docstring).
+
+    Args:
+        case: Root case per event, sorted by case then path order.
+        act: Activity id per event.
+        paths: The walk's activity register (inserted activities are registered there).
+        level: Probability that an event is disturbed, in (0, 1].
+        rng: The simulation's random generator.
+
+    Returns:
+        The disordered `(case, act)` arrays, still sorted by case then path order.
+    """
+    catalogue: dict[str, list[_ActKey]] = {}
+    for root in ROOTS:
+        _catalogue_acts(FLOWS[root.flow], root.process, catalogue)
+    processes = sorted(catalogue)
+    choices = {
+        i: np.array([paths.act_id(k) for k in catalogue[p]], dtype=np.int32)
+        for i, p in enumerate(processes)
+    }
+    proc_of_act = np.array([processes.index(k.process) for k in paths.acts], dtype=np.int32)
+    n = case.size
+    kinds = list(NOISE_KINDS)
+    kind = np.where(
+        rng.random(n) < level,
+        rng.choice(len(kinds), size=n, p=list(NOISE_KINDS.values())),
+        -1,
+    )
+    proc = proc_of_act[act]
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = (case[1:] != case[:-1]) | (proc[1:] != proc[:-1])
+    last_of_run = np.append(new_run[1:], True)
+
+    # swap with the next event of the same run; of two overlapping swaps only the first
+    swap = (kind == kinds.index("swap")) & ~last_of_run
+    swap[1:] &= ~swap[:-1]
+    order = np.arange(n)
+    at = np.flatnonzero(swap)
+    order[at], order[at + 1] = at + 1, at
+    act, kind = act[order], kind[order]
+
+    skip = (kind == kinds.index("skip")) & ~new_run & ~last_of_run
+    copies = np.where(skip, 0, np.where(kind == kinds.index("repeat"), 2, 1))
+    base = np.repeat(np.arange(n), copies)
+    insert = np.flatnonzero(kind == kinds.index("insert"))
+    extra = np.empty(insert.size, dtype=np.int32)
+    owner = proc[insert]  # runs keep their positions under in-run swaps
+    for i, options in choices.items():
+        mine = owner == i
+        extra[mine] = options[rng.integers(0, options.size, int(mine.sum()))]
+    keys = np.concatenate((2 * base, 2 * insert + 1))
+    out_case = np.concatenate((case[base], case[insert]))
+    out_act = np.concatenate((act[base], extra))
+    ordered = np.argsort(keys, kind="stable")
+    return out_case[ordered], out_act[ordered]
 
 
 # --------------------------------------------------------------------------- simulation
@@ -388,7 +491,10 @@ def _check_changes(changes: Sequence[RegimeChange]) -> None:
 
 
 def _simulate(
-    cases: int, rng: np.random.Generator, changes: Sequence[RegimeChange] = ()
+    cases: int,
+    rng: np.random.Generator,
+    changes: Sequence[RegimeChange] = (),
+    noise: float = 0.0,
 ) -> tuple[_Sim, list[str]]:
     cal = _calendar()
     segments = _segments(cases, cal, changes)
@@ -406,6 +512,8 @@ def _simulate(
     act = np.concatenate(paths.act_ids)
     order = np.lexsort((np.concatenate(paths.keys), case))
     case, act = case[order], act[order]
+    if noise > 0:
+        case, act = _disorder(case, act, paths, noise, rng)
     n = case.size
     acts = paths.acts
 
@@ -719,8 +827,19 @@ def costs_yaml(cases: int = _BASE_CASES) -> str:
     )
 
 
-def _check_args(cases: int, seed: int, fmt: str = "xes") -> None:
+def _check_args(cases: int, seed: int, fmt: str = "xes", noise: float = 0.0) -> None:
     problems = []
+    if (
+        isinstance(noise, bool)
+        or not isinstance(noise, int | float)
+        or not 0.0 <= noise <= 1.0  # also refuses NaN
+    ):
+        problems.append(
+            Problem(
+                "--noise",
+                f"must be a number from 0 to 1 (share of events disturbed), got {noise!r}",
+            )
+        )
     if isinstance(cases, bool) or not isinstance(cases, int) or cases < MIN_CASES:
         problems.append(
             Problem("--cases", f"must be a whole number of at least {MIN_CASES}, got {cases!r}")
@@ -734,7 +853,11 @@ def _check_args(cases: int, seed: int, fmt: str = "xes") -> None:
 
 
 def generate(
-    cases: int = 30_000, seed: int = 7, *, changes: Sequence[RegimeChange] | None = None
+    cases: int = 30_000,
+    seed: int = 7,
+    *,
+    changes: Sequence[RegimeChange] | None = None,
+    noise: float = 0.0,
 ) -> DemoCompany:
     """Simulate the demo company's year 2025.
 
@@ -745,25 +868,32 @@ def generate(
         changes: Regime changes during the year (`pipelines.demo_drift`); with a volume
             change the log has more or fewer root cases than `cases`. None (the default)
             gives exactly the unchanged company.
+        noise: Share of events disturbed (skipped, repeated, swapped with the next event, or
+            followed by a rare activity of the process), from 0 to 1; 0 (the default) gives
+            exactly the designed company. See the module docstring.
 
     Returns:
         The normalized event log (SPEC §4 columns, sorted by case and time), the cost file
         text and the ground truth.
 
     Raises:
-        InputError: `cases` or `seed` out of range.
+        InputError: `cases`, `seed` or `noise` out of range.
     """
-    _check_args(cases, seed)
+    _check_args(cases, seed, noise=noise)
     changes = tuple(changes or ())
     _check_changes(changes)
     rng = np.random.default_rng(seed)
-    sim, case_ids = _simulate(cases, rng, changes)
-    truth = _truth(sim, seed, len(case_ids))
+    sim, case_ids = _simulate(cases, rng, changes, float(noise))
+    truth = replace(_truth(sim, seed, len(case_ids)), noise=float(noise))
     return DemoCompany(log=_frame(sim, case_ids), costs_yaml=costs_yaml(cases), truth=truth)
 
 
 def write_sample(
-    out_dir: str | Path, cases: int = 30_000, seed: int = 7, fmt: str = "xes"
+    out_dir: str | Path,
+    cases: int = 30_000,
+    seed: int = 7,
+    fmt: str = "xes",
+    noise: float = 0.0,
 ) -> SamplePaths:
     """Write the demo company's log, `costs.yaml` and `ground_truth.json` to a folder.
 
@@ -773,6 +903,7 @@ def write_sample(
         seed: Random seed.
         fmt: `xes` (`demo_log.xes.gz`), `csv` (`demo_log.csv`) or `parquet`
             (`demo_log.parquet`).
+        noise: Share of events disturbed, from 0 to 1 (see `generate`).
 
     Returns:
         The paths written.
@@ -780,8 +911,8 @@ def write_sample(
     Raises:
         InputError: An argument is out of range.
     """
-    _check_args(cases, seed, fmt)
-    demo = generate(cases, seed)
+    _check_args(cases, seed, fmt, noise)
+    demo = generate(cases, seed, noise=noise)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_NAMES[fmt]

@@ -7,6 +7,19 @@ the columns of `pipelines.schema.SCHEMA` first. Two bookkeeping columns follow t
 columns: `ROW` (1-based position of the event in its source, for the out-of-order check and for
 pointing users at a row) and `UNMATCHED_STARTS` (per case: lifecycle starts that had no
 complete and were dropped).
+
+Lifecycle values: a process whose `lifecycle:transition` values all belong to the XES
+lifecycle model (`XES_LIFECYCLE`, any letter case; an empty value counts as `complete`) is
+paired as described in `pair_lifecycle`. A process with any other value (status-valued
+exports such as "Queued", "In Progress", "Closed") is read as *instants*: every event is kept
+as it is, without start/complete pairing, and its raw value is kept in the `LIFECYCLE`
+column (null for the events of paired processes; the column exists only when some process is
+read as instants). `pipelines.quality` reports such processes.
+
+`NormalizeSettings.activity_classifier` builds the activity name from several source
+attributes joined with `CLASSIFIER_SEPARATOR` ("+", as in pm4py and ProM), e.g.
+`concept:name` + `lifecycle:transition` → "Queued+Awaiting Assignment". Pairing still matches
+starts and completes by the activity column; the kept event's attributes give the name.
 """
 
 from collections.abc import Mapping, Sequence
@@ -32,6 +45,26 @@ from pipelines.schema import (
 ROW = "bpo:row"
 UNMATCHED_STARTS = "bpo:unmatched_starts"
 LIFECYCLE = "lifecycle"
+CLASSIFIER_SEPARATOR = "+"
+_CLASSIFIED = "bpo:classified activity"
+
+# The XES standard lifecycle model (transitional model of the lifecycle extension), lower case.
+XES_LIFECYCLE = frozenset(
+    {
+        "schedule",
+        "assign",
+        "reassign",
+        "start",
+        "suspend",
+        "resume",
+        "autoskip",
+        "manualskip",
+        "complete",
+        "ate_abort",
+        "pi_abort",
+        "withdraw",
+    }
+)
 
 # Usual spellings per normalized column, compared after `column_key` (lower case, no spaces,
 # underscores or hyphens); the first that is present wins.
@@ -99,6 +132,8 @@ class NormalizeSettings:
         exclude_resources: Resources whose events are dropped.
         timezone: Time zone of naive timestamps.
         row_label: How to call a source row in messages ("row" for tables, "event" for XES).
+        activity_classifier: Source attributes whose values, joined with
+            `CLASSIFIER_SEPARATOR`, name the activity; empty: the matched activity column.
     """
 
     source: str
@@ -110,6 +145,7 @@ class NormalizeSettings:
     exclude_resources: tuple[str, ...]
     timezone: str
     row_label: str = "row"
+    activity_classifier: tuple[str, ...] = ()
 
 
 def column_key(name: str) -> str:
@@ -407,6 +443,83 @@ def pair_lifecycle(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def resolve_classifier(columns: Sequence[str], attributes: Sequence[str], source: str) -> list[str]:
+    """The source columns of `mining.activity_classifier`'s attributes.
+
+    An attribute matches a column of the same name, else the one column equal to it after
+    `column_key` folding (case, spaces, underscores and hyphens ignored).
+
+    Args:
+        columns: The source frame's column names.
+        attributes: The classifier's attributes, in order.
+        source: The file or URI, for messages.
+
+    Returns:
+        One source column per attribute.
+
+    Raises:
+        InputError: An attribute is not in the log; names it and the columns present.
+    """
+    found: list[str] = []
+    problems: list[Problem] = []
+    for attribute in attributes:
+        if attribute in columns:
+            found.append(attribute)
+            continue
+        folded = [c for c in columns if column_key(c) == column_key(attribute)]
+        if len(folded) == 1:
+            found.append(folded[0])
+            continue
+        problems.append(
+            Problem(
+                source,
+                f"mining.activity_classifier: attribute '{attribute}' is not in the log; "
+                f"use attributes the log has (columns: {', '.join(columns) or 'none'})",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def classifier_expr(columns: Sequence[str]) -> pl.Expr:
+    """The activity name from several columns: their values joined with "+", nulls left out."""
+    parts = [pl.col(c).cast(pl.String) for c in columns]
+    return pl.concat_str(parts, separator=CLASSIFIER_SEPARATOR, ignore_nulls=True)
+
+
+def standard_lifecycle(value: str | None) -> bool:
+    """Whether a lifecycle value belongs to the XES lifecycle model (or is empty)."""
+    return value is None or value.strip().lower() in XES_LIFECYCLE | {""}
+
+
+def split_lifecycle(frame: pl.DataFrame) -> pl.DataFrame:
+    """Pair the processes with XES lifecycle values; keep the others' events as instants.
+
+    Args:
+        frame: Normalized-name frame with `PROCESS` filled and `LIFECYCLE`, `TIMESTAMP`, `ROW`.
+
+    Returns:
+        `pair_lifecycle` of the standard processes; when a process has values outside the XES
+        model, its events unchanged with their raw value in `LIFECYCLE` (null for the paired
+        events) and `UNMATCHED_STARTS` 0; in source order.
+    """
+    frame = frame.with_columns(pl.col(LIFECYCLE).cast(pl.String))
+    # the distinct values first: a handful, against millions of events
+    values = frame.get_column(LIFECYCLE).unique().to_list()
+    other = [v for v in values if not standard_lifecycle(v)]
+    if not other:
+        return pair_lifecycle(frame)
+    odd = frame.filter(pl.col(LIFECYCLE).is_in(other)).get_column(PROCESS).unique().to_list()
+    is_odd = pl.col(PROCESS).is_in(odd)
+    instants = frame.filter(is_odd).with_columns(pl.lit(0, pl.UInt32).alias(UNMATCHED_STARTS))
+    rest = frame.filter(~is_odd)
+    if rest.height == 0:
+        return instants
+    paired = pair_lifecycle(rest).with_columns(pl.lit(None, pl.String).alias(LIFECYCLE))
+    return pl.concat([paired, instants], how="diagonal_relaxed").sort(ROW)
+
+
 def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
     """Build the normalized event log from a raw source frame.
 
@@ -428,6 +541,11 @@ def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
             raw = raw.rename({name: f"{name} (source)"})
     raw = raw.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
     found = match_columns([c for c in raw.columns if c != ROW], settings)
+    if settings.activity_classifier:
+        parts = resolve_classifier(
+            [c for c in raw.columns if c != ROW], settings.activity_classifier, settings.source
+        )
+        raw = raw.with_columns(classifier_expr(parts).alias(_CLASSIFIED))
     label = {target: column for target, column in found.items()}
     # Source columns that collide with a normalized name they do not feed keep a suffix.
     collide = {
@@ -447,17 +565,22 @@ def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
         frame = frame.filter(
             ~pl.col(RESOURCE).is_in(list(settings.exclude_resources)).fill_null(False)
         )
+    process = pl.lit(settings.default_process)
+    if PROCESS in frame.columns:
+        process = pl.col(PROCESS).fill_null(process)
+    frame = frame.with_columns(process.alias(PROCESS))  # lifecycles are judged per process
     if LIFECYCLE in frame.columns:
-        frame = pair_lifecycle(frame)
+        frame = split_lifecycle(frame)
     else:
         frame = frame.with_columns(pl.lit(0, pl.UInt32).alias(UNMATCHED_STARTS))
     if frame.height == 0:
         raise InputError(
             Problem(settings.source, "empty log: no completed events left after reading")
         )
-    process = pl.lit(settings.default_process)
-    if PROCESS in frame.columns:
-        process = pl.col(PROCESS).fill_null(process)
+    if _CLASSIFIED in frame.columns:
+        frame = frame.with_columns(
+            pl.col(_CLASSIFIED).fill_null(pl.col(ACTIVITY)).alias(ACTIVITY)
+        ).drop(_CLASSIFIED)
     system = pl.col(SYSTEM) if SYSTEM in frame.columns else pl.lit(None, pl.String)
     if settings.activity_to_system:
         system = system.fill_null(
@@ -465,11 +588,11 @@ def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
                 dict(settings.activity_to_system), default=None, return_dtype=pl.String
             )
         )
-    frame = frame.with_columns(process.alias(PROCESS), system.alias(SYSTEM))
+    frame = frame.with_columns(system.alias(SYSTEM))
     for name, dtype in SCHEMA.items():
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype).alias(name))
     frame = frame.with_columns(pl.col(name).cast(dtype) for name, dtype in SCHEMA.items())
-    head = [*COLUMNS, ROW, UNMATCHED_STARTS]
+    head = [*COLUMNS, ROW, UNMATCHED_STARTS, *([LIFECYCLE] if LIFECYCLE in frame.columns else [])]
     rest = [c for c in frame.columns if c not in head]
     return frame.select(*head, *rest).sort([CASE_ID, TIMESTAMP], maintain_order=True)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from pipelines.errors import Warning_
-from pipelines.normalize import ROW, UNMATCHED_STARTS
+from pipelines.normalize import LIFECYCLE, ROW, UNMATCHED_STARTS
 from pipelines.schema import (
     ACTIVITY,
     CASE_ID,
@@ -55,7 +55,27 @@ CHECKS: dict[str, tuple[str, str]] = {
         "warning",
         "lifecycle start events without a matching complete; dropped",
     ),
+    "nonstandard_lifecycle": (
+        "warning",
+        "events with lifecycle values outside the XES standard, read as instants: every event "
+        "kept with its value in the 'lifecycle' column, no start/complete pairing",
+    ),
+    "single_activity": (
+        "warning",
+        "events, all of one activity: the map and model have a single step",
+    ),
+    "single_case": (
+        "warning",
+        "events, all in one case: variants, throughput and rework describe that case alone",
+    ),
+    "single_instant": (
+        "warning",
+        "events, all at one instant: throughput is zero, cases per year cannot be annualised "
+        "and handling time cannot be estimated",
+    ),
 }
+# at most this many distinct lifecycle values are named in the detail
+LIFECYCLE_VALUES_SHOWN = 12
 TABLE_SCHEMA: dict[str, pl.DataType] = {
     "process": pl.String(),
     "check": pl.String(),
@@ -180,14 +200,37 @@ def _findings(log: pl.DataFrame, latest: datetime) -> pl.DataFrame:
         .alias("duplicate_events"),
         (pl.col(START_TIMESTAMP) > pl.col(TIMESTAMP)).sum().alias("start_after_complete"),
         pl.col(RESOURCE).is_null().sum().alias("missing_resource"),
+        # odd but readable: the whole process is one activity, one case or one instant
+        pl.when(pl.col(ACTIVITY).n_unique() == 1)
+        .then(pl.len())
+        .otherwise(0)
+        .alias("single_activity"),
+        pl.when(pl.col(CASE_ID).n_unique() == 1).then(pl.len()).otherwise(0).alias("single_case"),
+        pl.when(pl.col(TIMESTAMP).min() == pl.col(TIMESTAMP).max())
+        .then(pl.len())
+        .otherwise(0)
+        .alias("single_instant"),
     )
     counts: dict[str, pl.DataFrame] = {
         "out_of_order": _out_of_order(log),
         "timestamp_outliers": _outliers(log, latest),
         "unmatched_lifecycle_starts": _unmatched(log),
     }
-    for check in ("duplicate_events", "start_after_complete", "missing_resource"):
+    for check in (
+        "duplicate_events",
+        "start_after_complete",
+        "missing_resource",
+        "single_activity",
+        "single_case",
+        "single_instant",
+    ):
         counts[check] = per_process.select(PROCESS, pl.col(check).alias("rows"))
+    instants = _instants(log)
+    counts["nonstandard_lifecycle"] = instants.select(PROCESS, "rows")
+    details = {
+        (process, "nonstandard_lifecycle"): detail
+        for process, detail in instants.select(PROCESS, "detail").iter_rows()
+    }
     found: dict[tuple[str, str], int] = {}
     for check, frame in counts.items():
         for process, n in frame.select(PROCESS, "rows").iter_rows():
@@ -198,7 +241,8 @@ def _findings(log: pl.DataFrame, latest: datetime) -> pl.DataFrame:
     for process in processes:
         for check, (severity, detail) in CHECKS.items():
             n = found.get((process, check), 0)
-            rows.append((process, check, severity if n else "ok", n, detail))
+            shown = details.get((process, check), detail) if n else detail
+            rows.append((process, check, severity if n else "ok", n, shown))
     return pl.DataFrame(rows, schema=TABLE_SCHEMA, orient="row")
 
 
@@ -245,6 +289,51 @@ def _unmatched(log: pl.DataFrame) -> pl.DataFrame:
         .group_by(PROCESS)
         .agg(pl.col(UNMATCHED_STARTS).sum().cast(pl.Int64).alias("rows"))
     )
+
+
+def _instants(log: pl.DataFrame) -> pl.DataFrame:
+    """Per process read as instants (a non-null `lifecycle` value): events and a detail text.
+
+    The detail names the values found (most frequent first, with their counts) and what was
+    done, including where the handling time will come from, since an instant has no start.
+    """
+    schema = pl.Schema({PROCESS: pl.String(), "rows": pl.Int64(), "detail": pl.String()})
+    if LIFECYCLE not in log.columns:
+        return pl.DataFrame(schema=schema)
+    events = log.select(PROCESS, pl.col(LIFECYCLE).cast(pl.String), START_TIMESTAMP).filter(
+        pl.col(LIFECYCLE).is_not_null()
+    )
+    if events.is_empty():
+        return pl.DataFrame(schema=schema)
+    values = (
+        events.group_by(PROCESS, LIFECYCLE)
+        .len()
+        .sort([PROCESS, "len", LIFECYCLE], descending=[False, True, False])
+    )
+    started = dict(
+        events.group_by(PROCESS).agg(pl.col(START_TIMESTAMP).is_not_null().any()).iter_rows()
+    )
+    rows: list[tuple[str, int, str]] = []
+    for (process,), group in values.group_by(PROCESS, maintain_order=True):
+        pairs = list(group.select(LIFECYCLE, "len").iter_rows())
+        shown = ", ".join(f"'{v}' ×{n:,}" for v, n in pairs[:LIFECYCLE_VALUES_SHOWN])
+        more = len(pairs) - LIFECYCLE_VALUES_SHOWN
+        if more > 0:
+            shown += f" and {more} more"
+        handling = (
+            "handling time measured where a start timestamp is given"
+            if started.get(process)
+            else "no start times, so handling time is estimated from the gaps between a "
+            "resource's events where it can be, else left empty, never taken as zero"
+        )
+        detail = (
+            f"events with lifecycle values outside the XES standard ({shown}), read as "
+            "instants: every event kept with its value in the 'lifecycle' column, no "
+            f"start/complete pairing; {handling}; to name activities by status, set "
+            "mining.activity_classifier: [concept:name, lifecycle:transition]"
+        )
+        rows.append((str(process), sum(n for _, n in pairs), detail))
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _zeros(log: pl.DataFrame) -> pl.DataFrame:

@@ -16,7 +16,14 @@ import polars as pl
 
 from pipelines import csvlog, ocel, sql, xes
 from pipelines.errors import InputError, Problem
-from pipelines.normalize import LIFECYCLE, NormalizeSettings, match_columns, normalize
+from pipelines.normalize import (
+    LIFECYCLE,
+    NormalizeSettings,
+    classifier_expr,
+    match_columns,
+    normalize,
+    resolve_classifier,
+)
 from pipelines.schema import (
     ACTIVITY,
     CASE_ID,
@@ -65,6 +72,8 @@ class LogOptions:
         activity_to_system: Activity → IT system, for events without a system attribute.
         exclude_resources: Resources whose events are dropped (batch users, system accounts).
         timezone: Time zone of naive timestamps.
+        activity_classifier: Attributes whose values, joined with "+", name the activity
+            (e.g. `("concept:name", "lifecycle:transition")`); empty: the activity column.
     """
 
     object_type: str | None = None
@@ -75,6 +84,7 @@ class LogOptions:
     activity_to_system: Mapping[str, str] = field(default_factory=dict)
     exclude_resources: tuple[str, ...] = ()
     timezone: str = "UTC"
+    activity_classifier: tuple[str, ...] = ()
 
 
 def read_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) -> pl.DataFrame:
@@ -223,6 +233,9 @@ def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) ->
         else:
             columns.append(pl.col(column).cast(pl.String).alias(target))
     rest = [pl.col(c) for c in names if c not in found.values() and c not in SCHEMA]
+    if options.activity_classifier:
+        parts = resolve_classifier(names, options.activity_classifier, text)
+        columns[list(SCHEMA).index(ACTIVITY)] = classifier_expr(parts).alias(ACTIVITY)
     log = frame.select(*columns, *rest)
     log = log.with_columns(pl.col(PROCESS).fill_null(settings.default_process))
     if options.activity_to_system:
@@ -309,6 +322,7 @@ def _settings(source: str, stem: str, options: LogOptions, row_label: str) -> No
         exclude_resources=tuple(options.exclude_resources),
         timezone=options.timezone,
         row_label=row_label,
+        activity_classifier=tuple(options.activity_classifier),
     )
 
 

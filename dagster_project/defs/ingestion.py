@@ -27,6 +27,7 @@ def log_options(inputs: BpoInputs, costs: CostFile | None) -> LogOptions:
         activity_to_system=dict(mining.activity_to_system),
         exclude_resources=tuple(mining.exclude_resources),
         timezone=inputs.timezone or mining.timezone or "UTC",
+        activity_classifier=tuple(mining.activity_classifier or ()),
     )
 
 

@@ -377,6 +377,21 @@ def test_all_problems_of_a_file_are_listed_in_line_order() -> None:
             "the key out for the default",
         ),
         (
+            "schema_version: 1\nmining: {activity_classifier: concept:name}\n",
+            "2: mining.activity_classifier: must be a list (`- item` lines or [a, b]) — got text "
+            "'concept:name'",
+        ),
+        (
+            "schema_version: 1\nmining: {activity_classifier: []}\n",
+            "2: mining.activity_classifier: needs at least 1 item(s); leave the key out for the "
+            "default",
+        ),
+        (
+            "schema_version: 1\nmining: {activity_classifier: [concept:name, concept:name]}\n",
+            "2: mining.activity_classifier: attribute 'concept:name' is listed twice; name each "
+            "attribute once",
+        ),
+        (
             "schema_version: 1\nstudy: {horizon_years: 5.0}\n",
             "2: study.horizon_years: must be a whole number — got a number 5.0; write e.g. 5",
         ),

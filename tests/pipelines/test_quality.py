@@ -32,6 +32,7 @@ def test_findings_per_process(tmp_path: Path) -> None:
             # hr: clean
             "h1,x,2025-02-01 09:00,2025-02-01 10:00,eve,hr",
             "h1,y,,2025-02-02 10:00,eve,hr",
+            "h2,x,,2025-02-03 10:00,eve,hr",
         ],
     )
     report = check_quality(read_log(path), "log.csv", now=NOW)
@@ -46,6 +47,10 @@ def test_findings_per_process(tmp_path: Path) -> None:
         ("ap", "start_after_complete"): ("warning", 1),
         ("ap", "missing_resource"): ("info", 1),
         ("ap", "unmatched_lifecycle_starts"): ("ok", 0),
+        ("ap", "nonstandard_lifecycle"): ("ok", 0),
+        ("ap", "single_activity"): ("ok", 0),
+        ("ap", "single_case"): ("ok", 0),
+        ("ap", "single_instant"): ("ok", 0),
         **{("hr", check): ("ok", 0) for check in CHECKS},
     }
     assert report.table.columns == ["process", "check", "severity", "rows", "detail"]
@@ -86,7 +91,7 @@ def test_unmatched_starts_counted(tmp_path: Path) -> None:
 def test_log_without_bookkeeping_columns() -> None:
     log = pl.DataFrame(
         {
-            "case_id": ["1", "1"],
+            "case_id": ["1", "2"],
             "activity": ["a", "b"],
             "timestamp": [datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)],
             "start_timestamp": [None, None],

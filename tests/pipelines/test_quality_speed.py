@@ -16,7 +16,7 @@ def frame(events: list[tuple[str, str, int | None]]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "case_id": [case for _, case, _ in events],
-            "activity": ["a"] * len(events),
+            "activity": ["ab"[i % 2] for i in range(len(events))],  # not one activity
             "timestamp": [None if h is None else T0 + timedelta(hours=h) for _, _, h in events],
             "start_timestamp": [None] * len(events),
             "resource": [f"r{i}" for i in range(len(events))],
