@@ -85,17 +85,24 @@ def exact(value: float | int | str | Decimal | Fraction) -> Fraction:
     return Fraction(value)
 
 
+def div_half_up(numerator: int, denominator: int) -> int:
+    """round_half_up(numerator / denominator) in integer arithmetic (denominator > 0)."""
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((-2 * numerator + denominator) // (2 * denominator))
+
+
 def round_half_up(value: Fraction | int) -> int:
     """Round an exact value to the nearest integer, halves away from zero."""
+    if type(value) is int:
+        return value
     value = Fraction(value)
-    if value >= 0:
-        return int((value + Fraction(1, 2)).__floor__())
-    return -int((-value + Fraction(1, 2)).__floor__())
+    return div_half_up(value.numerator, value.denominator)
 
 
 def bp_of(amount: int, bp: int) -> int:
     """`bp` basis points of an integer amount, rounded half-up: round_half_up(amount·bp/10 000)."""
-    return round_half_up(Fraction(amount * bp, BP))
+    return div_half_up(amount * bp, BP)
 
 
 def item_cost(spend_cents: int, rebate_bp: int, governance_bp: int) -> int:
