@@ -594,6 +594,8 @@ def _describe(error: Any, allowed: Callable[[Loc], list[str]]) -> str:
         hint = "correct the value"
         if loc[-1:] == ("cvar_level",):
             hint = "the CVaR level is a probability strictly between 0 and 1, e.g. 0.95"
+        elif loc[-2:-1] == ("uncertainty",) and bound == 1:
+            hint = "draw at least one scenario (default: scenarios 1000, saa_scenarios 50)"
         elif kind in {"greater_than_equal", "greater_than"} and bound == 0:
             hint = "amounts, counts and hours cannot be negative"
             if kind == "greater_than":

@@ -831,7 +831,7 @@ def scenario_table(instance: Instance, result: UncertaintyResult) -> pl.DataFram
             data[f"price:{vid}"].append(round(s.prices[vid], 6))
         data["inhouse_rates"].append(round(s.inhouse_rates, 6))
         data["transition_costs"].append(round(s.transition_costs, 6))
-        data["months"].append(";".join(s.months))
+        data["months"].append(";".join(s.months) if s.months else None)
         data["status_quo_cost"].append(o.status_quo_cents / 100)
         data["plan_cost"].append(o.plan_cents / 100)
         data["saving"].append(o.saving_cents / 100)
