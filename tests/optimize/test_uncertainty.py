@@ -16,8 +16,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from mining.history import monthly_kpis
+from mining.kpis import compute_tables
 from optimize.build import build_instance
-from optimize.costfile import load_costs
+from optimize.costfile import load_costs, parse_costs
 from optimize.evaluate import evaluate, status_quo
 from optimize.instance import IN_HOUSE, Instance, Offer, Plan, ProcessData, ProviderData, Study
 from optimize.model import SolverConfig, solve
@@ -42,6 +44,7 @@ from optimize.uncertainty import (
     summary_line,
     whole_months,
 )
+from pipelines.demo import generate
 from tests.optimize import instances
 
 COSTS = Path(__file__).resolve().parents[1] / "data" / "costs"
@@ -99,11 +102,6 @@ def test_zero_spread_prices_every_scenario_like_the_deterministic_evaluation(mak
 
 
 def test_zero_spread_on_the_demo_equals_the_deterministic_evaluation() -> None:
-    from mining.history import monthly_kpis  # noqa: PLC0415
-    from mining.kpis import compute_tables  # noqa: PLC0415
-    from optimize.costfile import parse_costs  # noqa: PLC0415
-    from pipelines.demo import generate  # noqa: PLC0415
-
     demo = generate(cases=3_000, seed=3)
     costs = parse_costs(demo.costs_yaml)
     inst = build_instance(costs, compute_tables(demo.log), source="demo").instance
