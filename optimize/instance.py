@@ -96,7 +96,8 @@ def round_half_up(value: Fraction | int) -> int:
     """Round an exact value to the nearest integer, halves away from zero."""
     if type(value) is int:
         return value
-    value = Fraction(value)
+    if type(value) is not Fraction:
+        value = Fraction(value)
     return div_half_up(value.numerator, value.denominator)
 
 
@@ -195,7 +196,7 @@ class ProcessData:
     required_certifications: tuple[str, ...] = ()
     throughput_target_hours: float | None = None
 
-    @property
+    @cached_property
     def fte_centi(self) -> int:
         """FTE in hundredths (integer), as the FTE caps of C5/C13 use it."""
         return to_centi(self.fte)
@@ -411,7 +412,7 @@ class Study:
     transition_fte_cap_centi: int | None = None
     currency: str = "EUR"
 
-    @property
+    @cached_property
     def crf(self) -> Fraction:
         """Capital-recovery factor CRF(i, H) = i(1+i)^H / ((1+i)^H − 1), exactly; 1/H if i = 0."""
         i = exact(self.discount_rate)

@@ -476,6 +476,14 @@ def _times(value: int, *factors: float) -> int:
     return div_half_up(numerator, denominator)
 
 
+def _scaled_price(price: Fraction, factor: float) -> Fraction:
+    """price · factor, exactly (the factor read as its binary value)."""
+    if factor == 1.0:
+        return price
+    n, d = float(factor).as_integer_ratio()
+    return Fraction(price.numerator * n, price.denominator * d)
+
+
 def scenario_instance(instance: Instance, scenario: Scenario) -> Instance:
     """The study as it would be in `scenario` (see the module docstring for each figure)."""
     rates = scenario.inhouse_rates
@@ -498,7 +506,7 @@ def scenario_instance(instance: Instance, scenario: Scenario) -> Instance:
         if scenario.prices.get(o.provider, 1.0) == 1.0 and t == 1.0
         else replace(
             o,
-            price_per_case_cents=o.price_per_case_cents * Fraction(scenario.prices[o.provider]),
+            price_per_case_cents=_scaled_price(o.price_per_case_cents, scenario.prices[o.provider]),
             fixed_cents=_times(o.fixed_cents, scenario.prices[o.provider]),
             transition_cents=_times(o.transition_cents, t),
         )
