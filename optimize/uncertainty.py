@@ -477,7 +477,7 @@ def _times(value: int, *factors: float) -> int:
 
 
 def _scaled_price(price: Fraction, factor: float) -> Fraction:
-    """price · factor, exactly (the factor read as its binary value)."""
+    """The price times the factor, exactly (the factor read as its binary value)."""
     if factor == 1.0:
         return price
     n, d = float(factor).as_integer_ratio()
