@@ -81,6 +81,7 @@ class UncertaintyView:
         stability: Per process and option the share of re-solved scenarios where it is optimal
             (`decision_stability.csv`).
         basis: What moved, in words.
+        plans: The deterministic plan beside the sample-average plan (`robust_plan.csv`).
     """
 
     savings: tuple[float, ...]
@@ -91,6 +92,7 @@ class UncertaintyView:
     p95: float
     stability: pl.DataFrame | None = None
     basis: str = ""
+    plans: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -565,6 +567,12 @@ def uncertainty_section(view: UncertaintyView, currency: str = "EUR") -> str:
             "<h3>How often each decision is optimal</h3><p class='lead'>Share of the "
             "re-optimised scenarios in which each option is the best for the process.</p>"
             + table_html(view.stability, currency)
+        )
+    if view.plans is not None and not view.plans.is_empty():
+        table += (
+            "<h3>A plan that holds up</h3><p class='lead'>The deterministic plan beside the plan "
+            "that minimises the expected cost or the CVaR over sampled scenarios, both priced "
+            "over the scenarios above.</p>" + table_html(view.plans, currency)
         )
     return (
         f"<section class='uncertainty'><h2>How sure is the saving?</h2><p class='lead'>{lead}"

@@ -902,14 +902,6 @@ def _check_uncertainty(data: Any, report: _Reporter) -> None:
         if isinstance(ranges, dict):
             for key, value in ranges.items():
                 _check_factor_range(value, ("study", "uncertainty", "ranges", key), report)
-        objective = section.get("objective")
-        if objective in ("expected", "cvar"):
-            report(
-                ("study", "uncertainty", "objective"),
-                f"{objective!r} (a sample-average plan) is not available in this version; "
-                "use deterministic — the scenarios, probability of loss, regret and decision "
-                "stability are computed for the deterministic plan",
-            )
     for index, provider in _items(data, "providers"):
         if "price_range" in provider:
             _check_factor_range(

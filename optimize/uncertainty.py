@@ -145,9 +145,10 @@ class UncertaintySpec:
         scenarios: Monte Carlo scenarios priced with the evaluator.
         seed: Seed of the random draws (same seed, same scenarios).
         resolves: Scenarios (the first ones) re-optimised for regret and decision stability.
-        objective: The plan that is chosen (`deterministic`; `expected`/`cvar` are not built).
-        cvar_level: Level of the conditional value at risk.
-        saa_scenarios: Scenarios inside a sample-average model (not built).
+        objective: `deterministic`, or `expected`/`cvar`: a sample-average plan is also solved
+            and reported beside the deterministic one (`robust_plans`).
+        cvar_level: Level α of the conditional value at risk.
+        saa_scenarios: Scenarios inside the sample-average model.
         provider_prices: Factor of every offer's price per case and fixed fee.
         provider_overrides: (provider, factor) replacing `provider_prices` for that provider.
         inhouse_rates: Factor of every role's rate (the in-house labour cost).
@@ -722,6 +723,52 @@ def stability(
 
 
 @dataclass(frozen=True)
+class PlanRisk:
+    """One plan priced over the evaluation scenarios (the deterministic or a robust plan).
+
+    Attributes:
+        name: `deterministic`, `expected` or `cvar` (the objective that chose it).
+        status: Solver status of the model that chose it.
+        assignment: Its option per process.
+        objective_cents: Its objective in the model that chose it (cost, mean or CVaR over
+            that model's scenarios), cents per year.
+        expected_cents: Mean annual cost over the evaluation scenarios.
+        p95_cents: 95th percentile of the annual cost.
+        p_loss: Probability that it costs more than the status quo.
+    """
+
+    name: str
+    status: str
+    assignment: Mapping[str, str]
+    objective_cents: float | None
+    expected_cents: float
+    p95_cents: int
+    p_loss: float
+
+
+def plan_risk(
+    name: str,
+    status: str,
+    assignment: Mapping[str, str],
+    objective_cents: float | None,
+    outcomes: Sequence[ScenarioOutcome],
+) -> PlanRisk:
+    """Summarise one plan's costs over its priced scenarios."""
+    costs = [o.plan_cents for o in outcomes]
+    weights = [o.scenario.probability for o in outcomes]
+    total = math.fsum(weights)
+    return PlanRisk(
+        name=name,
+        status=status,
+        assignment=dict(assignment),
+        objective_cents=objective_cents,
+        expected_cents=math.fsum(c * w for c, w in zip(costs, weights, strict=True)) / total,
+        p95_cents=quantile(costs, weights, 0.95),
+        p_loss=summarise(outcomes).p_loss,
+    )
+
+
+@dataclass(frozen=True)
 class UncertaintyResult:
     """The plan under uncertainty.
 
@@ -733,6 +780,8 @@ class UncertaintyResult:
         summary: Mean, percentiles and probability of loss of the saving.
         resolves: The re-optimised scenarios (regret, stability).
         stability: Per process and option, the share of scenarios where it is optimal.
+        plans: With `objective: expected | cvar`, the deterministic plan and the plan of the
+            sample-average model, each priced over the evaluation scenarios.
     """
 
     spec: UncertaintySpec
@@ -742,6 +791,7 @@ class UncertaintyResult:
     summary: SavingSummary
     resolves: tuple[Resolve, ...] = ()
     stability: tuple[StabilityRow, ...] = field(default=())
+    plans: tuple[PlanRisk, ...] = ()
 
     @property
     def mean_regret_cents(self) -> float | None:
@@ -761,6 +811,7 @@ def analyse(
     config: SolverConfig | None = None,
     *,
     exact: bool = False,
+    saa_config: SolverConfig | None = None,
 ) -> UncertaintyResult:
     """Price the plan in every scenario, then re-solve the first `spec.resolves` of them.
 
@@ -772,6 +823,8 @@ def analyse(
         config: Solver settings of the re-solves (hinted with `plan`).
         exact: Enumerate every scenario of discrete factors instead of drawing (no bootstrap;
             every scenario is re-solved).
+        saa_config: Solver settings of the sample-average model (`objective` expected or
+            cvar); default `config`.
 
     Returns:
         Outcomes, summary, re-solves and stability.
@@ -786,6 +839,9 @@ def analyse(
     k = len(outcomes) if exact else min(spec.resolves, len(outcomes))
     resolves = resolve_scenarios(instance, plan, outcomes[:k], config) if k else ()
     boot = any(s == BOOTSTRAP for s in sources.values())
+    plans: tuple[PlanRisk, ...] = ()
+    if spec.objective != "deterministic":
+        plans = robust_plans(instance, plan, spec, history, outcomes, config=saa_config or config)
     return UncertaintyResult(
         spec=spec,
         sources=sources,
@@ -794,6 +850,85 @@ def analyse(
         summary=summarise(outcomes),
         resolves=resolves,
         stability=stability(instance, plan, resolves),
+        plans=plans,
+    )
+
+
+def robust_plans(
+    instance: Instance,
+    plan: Plan,
+    spec: UncertaintySpec,
+    history: MonthlyVolumes | None,
+    outcomes: Sequence[ScenarioOutcome],
+    *,
+    config: SolverConfig | None = None,
+) -> tuple[PlanRisk, ...]:
+    """The deterministic plan beside the sample-average plan of `spec.objective`.
+
+    The sample-average model (`optimize.saa`) sees its own `spec.saa_scenarios` scenarios,
+    drawn with seed `spec.seed + 1`; both plans are then priced over the evaluation scenarios
+    (`outcomes`), so the comparison is out of sample.
+    """
+    from optimize.saa import saa_plan  # noqa: PLC0415 - optimize.saa imports this module
+
+    if spec.objective == "deterministic":
+        return ()
+    sample = draw_scenarios(instance, spec, history, count=spec.saa_scenarios, seed=spec.seed + 1)
+    base = config or SolverConfig(time_limit_s=60.0)
+    robust = saa_plan(instance, sample, spec.objective, spec.cvar_level, replace(base, hint=plan))
+    deterministic = plan_risk(
+        "deterministic",
+        "optimal",
+        plan.assignment,
+        evaluate(instance, plan).total_cents,
+        outcomes,
+    )
+    if robust.plan is None:
+        return (
+            deterministic,
+            PlanRisk(spec.objective, robust.status, {}, None, math.nan, 0, math.nan),
+        )
+    priced = price_plan(instance, robust.plan, [o.scenario for o in outcomes])
+    return (
+        deterministic,
+        plan_risk(
+            spec.objective, robust.status, robust.plan.assignment, robust.value_cents, priced
+        ),
+    )
+
+
+def plans_table(result: UncertaintyResult) -> pl.DataFrame:
+    """`robust_plan.csv`: the deterministic plan beside the sample-average plan.
+
+    Columns: `plan` (deterministic, expected or cvar), `status`, `objective` (the value it was
+    chosen by: deterministic cost, mean or CVaR over the model's scenarios), `expected_cost`,
+    `p95_cost` and `p_loss` over the evaluation scenarios, and `decisions`
+    (`process=option` for every process, `;`-separated).
+    """
+    rows = [
+        (
+            r.name,
+            r.status,
+            None if r.objective_cents is None else r.objective_cents / 100,
+            None if math.isnan(r.expected_cents) else r.expected_cents / 100,
+            None if math.isnan(r.p_loss) else r.p95_cents / 100,
+            None if math.isnan(r.p_loss) else r.p_loss,
+            ";".join(f"{p}={o}" for p, o in sorted(r.assignment.items())),
+        )
+        for r in result.plans
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "plan": pl.String(),
+            "status": pl.String(),
+            "objective": pl.Float64(),
+            "expected_cost": pl.Float64(),
+            "p95_cost": pl.Float64(),
+            "p_loss": pl.Float64(),
+            "decisions": pl.String(),
+        },
+        orient="row",
     )
 
 

@@ -46,7 +46,7 @@ from optimize.plan_changes import (
     snapshot_from_tables,
 )
 from optimize.report_tables import tables as report_tables
-from optimize.uncertainty import UncertaintyResult, scenario_table, stability_table
+from optimize.uncertainty import UncertaintyResult, plans_table, scenario_table, stability_table
 from pipelines.errors import InputError
 from pipelines.quality import check_quality
 
@@ -171,15 +171,18 @@ def plan_change_files(
 
 
 def uncertainty_files(values: dict[str, Any]) -> dict[str, FileContent]:
-    """`uncertainty.csv` and `decision_stability.csv` when the study has `study.uncertainty`."""
+    """`uncertainty.csv`, `decision_stability.csv` (and `robust_plan.csv`) when asked for."""
     result: UncertaintyResult | None = values.get("uncertainty")
     model: CostModel | None = values.get("cost_model")
     if result is None or model is None or model.instance is None:
         return {}
-    return {
+    files: dict[str, FileContent] = {
         "uncertainty.csv": scenario_table(model.instance, result),
         "decision_stability.csv": stability_table(result),
     }
+    if result.plans:
+        files["robust_plan.csv"] = plans_table(result)
+    return files
 
 
 def uncertainty_view(values: dict[str, Any]) -> UncertaintyView | None:
@@ -204,6 +207,7 @@ def uncertainty_view(values: dict[str, Any]) -> UncertaintyView | None:
         p95=s.p95_cents / 100,
         stability=stability_table(result).drop("chosen") if result.stability else None,
         basis=basis,
+        plans=plans_table(result).drop("status") if result.plans else None,
     )
 
 

@@ -11,7 +11,12 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import try_load_costs
-from dagster_project.defs.optimization import CostModel, SourcingPlan, resolve_config
+from dagster_project.defs.optimization import (
+    CostModel,
+    SourcingPlan,
+    resolve_config,
+    solver_config,
+)
 from dagster_project.defs.resources import Progress, SolverSettings
 from dagster_project.defs.tables import table_metadata
 from mining.kpis import MiningConfig, observation_window
@@ -34,7 +39,14 @@ def run_uncertainty(
         return None
     plan = sourcing_plan.result.plan
     assert plan is not None  # feasible
-    return unc.analyse(cost_model.instance, plan, spec, history, resolve_config(solver))
+    return unc.analyse(
+        cost_model.instance,
+        plan,
+        spec,
+        history,
+        resolve_config(solver),
+        saa_config=solver_config(solver),
+    )
 
 
 def uncertainty_metadata(
@@ -58,6 +70,16 @@ def uncertainty_metadata(
         "summary": dg.MetadataValue.text(unc.summary_line(s)),
         "decision_stability": table_metadata(unc.stability_table(result)),
     }
+    for risk in result.plans:
+        if risk.name != "deterministic" and risk.assignment:
+            out |= {
+                "robust_objective": dg.MetadataValue.text(risk.name),
+                "robust_expected_cost": dg.MetadataValue.float(risk.expected_cents / 100),
+                "robust_p95_cost": dg.MetadataValue.float(risk.p95_cents / 100),
+                "robust_p_loss": dg.MetadataValue.float(risk.p_loss),
+            }
+    if result.plans:
+        out["robust_plan"] = table_metadata(unc.plans_table(result))
     regret = result.mean_regret_cents
     if regret is not None:
         out["mean_regret"] = dg.MetadataValue.float(regret / 100)

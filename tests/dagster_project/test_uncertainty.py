@@ -130,3 +130,52 @@ def test_the_report_section_draws_losses_red_and_lists_the_stability() -> None:
     assert bins.count("#c0392b") == 2 and bins.count("#1b8a6b") == 3  # two losses, three gains
     assert "0.750" in section and "0.250" in section
     assert "How sure is the saving?" not in render_report(ReportData(title="t"))
+
+
+RISKY_COSTS = """schema_version: 1
+study:
+  horizon_years: 5
+  discount_rate: 0
+  governance_share: 0
+  uncertainty: {scenarios: 500, resolves: 0, objective: cvar, cvar_level: 0.95, saa_scenarios: 40}
+processes:
+  - {id: P1, override: {cases_per_year: 10000, inhouse_cost_per_year: 100000}}
+providers:
+  - {id: A, price_range: [1.0, 1.0, 1.4]}
+  - {id: B}
+offers:
+  - {process: P1, provider: A, price_per_case: 8}
+  - {process: P1, provider: B, price_per_case: 9}
+"""
+
+
+def test_a_cvar_plan_is_reported_beside_the_deterministic_one(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    """A is cheaper (80,000) but loses money above a factor 1.25 (P = 0.15² / 0.16 = 14 %)."""
+    costs = tmp_path / "costs.yaml"
+    costs.write_text(RISKY_COSTS, encoding="utf-8")
+    out = tmp_path / "out"
+    result = dg.materialize(
+        _assets(), instance=instance, resources=resources(out, cost_file=str(costs)),
+        run_config=QUIET,
+    )  # fmt: skip
+    assert result.success
+    assert "robust_plan.csv" in {p.name for p in out.iterdir()}
+    robust = pl.read_csv(out / "robust_plan.csv")
+    assert robust.select("plan", "status", "decisions").rows() == [
+        ("deterministic", "optimal", "P1=A"),
+        ("cvar", "optimal", "P1=B"),
+    ]
+    scenarios = pl.read_csv(out / "uncertainty.csv")
+    assert robust["p_loss"][0] == pytest.approx((scenarios["saving"] < 0).mean())
+    assert 0.08 < robust["p_loss"][0] < 0.21  # 0.140625 ± sampling noise of 500 draws
+    assert robust.row(1, named=True) | {"objective": None} == {
+        "plan": "cvar", "status": "optimal", "objective": None, "expected_cost": 90_000.0,
+        "p95_cost": 90_000.0, "p_loss": 0.0, "decisions": "P1=B",
+    }  # fmt: skip
+    meta = _metadata(instance)
+    assert meta["robust_objective"] == "cvar"
+    assert meta["robust_p_loss"] == 0.0 and meta["robust_p95_cost"] == 90_000.0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "A plan that holds up" in html
