@@ -29,7 +29,9 @@ The chosen plan and the status quo are priced in each scenario by the solver-ind
 evaluator (`optimize.evaluate.evaluate`; rebate tiers follow each scenario's spend). The
 first `resolves` scenarios are re-solved with CP-SAT (hinted with the chosen plan): regret =
 the plan's cost − that scenario's optimum, and per process the share of scenarios in which
-each option is optimal.
+each option is optimal. With `objective: expected | cvar` a sample-average plan
+(`optimize.saa`) is solved over `saa_scenarios` other scenarios and priced beside the chosen
+plan (`robust_plans`).
 
 For exactness, distributions may also be `Discrete` (finitely many values): with only
 discrete or fixed factors and no bootstrap, `enumerate_scenarios` lists every combination
@@ -49,6 +51,7 @@ from typing import Literal, TypeVar
 import numpy as np
 import polars as pl
 
+from optimize.costfile import CostFile
 from optimize.evaluate import evaluate, status_quo
 from optimize.instance import IN_HOUSE, Instance, Plan, div_half_up
 from optimize.model import SolverConfig, solve
@@ -188,16 +191,16 @@ class UncertaintySpec:
         return dict(self.provider_overrides).get(provider, self.provider_prices)
 
 
-def spec_from_costs(costs: object) -> UncertaintySpec | None:
+def spec_from_costs(costs: CostFile) -> UncertaintySpec | None:
     """The `UncertaintySpec` of a validated cost file, or None without `study.uncertainty`.
 
     Args:
-        costs: An `optimize.costfile.CostFile`.
+        costs: The validated cost file.
 
     Returns:
         The spec (ranges not given do not move).
     """
-    section = getattr(costs.study, "uncertainty", None)  # type: ignore[attr-defined]
+    section = costs.study.uncertainty
     if section is None:
         return None
 
@@ -206,9 +209,7 @@ def spec_from_costs(costs: object) -> UncertaintySpec | None:
 
     ranges = section.ranges
     overrides = tuple(
-        (v.id, tri(v.price_range))
-        for v in costs.providers  # type: ignore[attr-defined]
-        if v.price_range is not None
+        (v.id, tri(v.price_range)) for v in costs.providers if v.price_range is not None
     )
     return UncertaintySpec(
         scenarios=section.scenarios,
