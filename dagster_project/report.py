@@ -565,7 +565,8 @@ def uncertainty_section(view: UncertaintyView, currency: str = "EUR") -> str:
     if view.stability is not None and not view.stability.is_empty():
         table = (
             "<h3>How often each decision is optimal</h3><p class='lead'>Share of the "
-            "re-optimised scenarios in which each option is the best for the process.</p>"
+            "re-optimised scenarios in which the plan's option is the best for the process, "
+            "and which other options were best otherwise.</p>"
             + table_html(view.stability, currency)
         )
     if view.plans is not None and not view.plans.is_empty():

@@ -939,8 +939,8 @@ def robust_plans(
 def plans_table(result: UncertaintyResult) -> pl.DataFrame:
     """`robust_plan.csv`: the deterministic plan beside the sample-average plan.
 
-    Columns: `plan` (deterministic, expected or cvar), `status`, `objective` (the value it was
-    chosen by: deterministic cost, mean or CVaR over the model's scenarios), `expected_cost`,
+    Columns: `plan` (deterministic, expected or cvar), `status`, `objective_value` (the value it
+    was chosen by: deterministic cost, mean or CVaR over the model's scenarios), `expected_cost`,
     `p95_cost` and `p_loss` over the evaluation scenarios, and `decisions`
     (`process=option` for every process, `;`-separated).
     """
@@ -948,8 +948,8 @@ def plans_table(result: UncertaintyResult) -> pl.DataFrame:
         (
             r.name,
             r.status,
-            None if r.objective_cents is None else r.objective_cents / 100,
-            None if math.isnan(r.expected_cents) else r.expected_cents / 100,
+            None if r.objective_cents is None else round(r.objective_cents / 100, 2),
+            None if math.isnan(r.expected_cents) else round(r.expected_cents / 100, 2),
             None if math.isnan(r.p_loss) else r.p95_cents / 100,
             None if math.isnan(r.p_loss) else r.p_loss,
             ";".join(f"{p}={o}" for p, o in sorted(r.assignment.items())),
@@ -961,7 +961,7 @@ def plans_table(result: UncertaintyResult) -> pl.DataFrame:
         schema={
             "plan": pl.String(),
             "status": pl.String(),
-            "objective": pl.Float64(),
+            "objective_value": pl.Float64(),
             "expected_cost": pl.Float64(),
             "p95_cost": pl.Float64(),
             "p_loss": pl.Float64(),
@@ -1039,6 +1039,55 @@ def stability_table(result: UncertaintyResult) -> pl.DataFrame:
             "chosen": pl.Boolean(),
         },
         orient="row",
+    )
+
+
+def stability_summary(result: UncertaintyResult) -> pl.DataFrame:
+    """The stability table in short, for the report: one row per process.
+
+    Columns: `process`, `chosen` (the plan's option), `share_optimal` (of the chosen option)
+    and `otherwise` (the other options that were optimal somewhere, with their shares).
+    """
+    rows = []
+    for process in dict.fromkeys(r.process for r in result.stability):
+        mine = [r for r in result.stability if r.process == process]
+        chosen = next((r for r in mine if r.chosen), None)
+        others = sorted(
+            (r for r in mine if not r.chosen and r.share_optimal > 0),
+            key=lambda r: -r.share_optimal,
+        )
+        rows.append(
+            (
+                process,
+                chosen.option if chosen else "—",
+                chosen.share_optimal if chosen else 0.0,
+                ", ".join(f"{r.option} {r.share_optimal:.0%}" for r in others) or "—",
+            )
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "process": pl.String(),
+            "chosen": pl.String(),
+            "share_optimal": pl.Float64(),
+            "otherwise": pl.String(),
+        },
+        orient="row",
+    )
+
+
+def plans_summary(result: UncertaintyResult) -> pl.DataFrame:
+    """`plans_table` for the report: the decisions only where a plan differs from the first."""
+    table = plans_table(result)
+    if table.is_empty():
+        return table
+    base = dict(result.plans[0].assignment)
+    changes = []
+    for r in result.plans:
+        moved = [f"{p}→{o}" for p, o in sorted(r.assignment.items()) if base.get(p) != o]
+        changes.append("—" if r is result.plans[0] else ("; ".join(moved) or "same decisions"))
+    return table.drop("status", "decisions").with_columns(
+        pl.Series("differs_from_deterministic", changes, dtype=pl.String)
     )
 
 

@@ -46,7 +46,14 @@ from optimize.plan_changes import (
     snapshot_from_tables,
 )
 from optimize.report_tables import tables as report_tables
-from optimize.uncertainty import UncertaintyResult, plans_table, scenario_table, stability_table
+from optimize.uncertainty import (
+    UncertaintyResult,
+    plans_summary,
+    plans_table,
+    scenario_table,
+    stability_summary,
+    stability_table,
+)
 from pipelines.errors import InputError
 from pipelines.quality import check_quality
 
@@ -205,9 +212,9 @@ def uncertainty_view(values: dict[str, Any]) -> UncertaintyView | None:
         p5=s.p5_cents / 100,
         p50=s.p50_cents / 100,
         p95=s.p95_cents / 100,
-        stability=stability_table(result).drop("chosen") if result.stability else None,
+        stability=stability_summary(result) if result.stability else None,
         basis=basis,
-        plans=plans_table(result).drop("status") if result.plans else None,
+        plans=plans_summary(result) if result.plans else None,
     )
 
 

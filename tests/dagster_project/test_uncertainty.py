@@ -170,8 +170,8 @@ def test_a_cvar_plan_is_reported_beside_the_deterministic_one(
     scenarios = pl.read_csv(out / "uncertainty.csv")
     assert robust["p_loss"][0] == pytest.approx((scenarios["saving"] < 0).mean())
     assert 0.08 < robust["p_loss"][0] < 0.21  # 0.140625 ± sampling noise of 500 draws
-    assert robust.row(1, named=True) | {"objective": None} == {
-        "plan": "cvar", "status": "optimal", "objective": None, "expected_cost": 90_000.0,
+    assert robust.row(1, named=True) | {"objective_value": None} == {
+        "plan": "cvar", "status": "optimal", "objective_value": None, "expected_cost": 90_000.0,
         "p95_cost": 90_000.0, "p_loss": 0.0, "decisions": "P1=B",
     }  # fmt: skip
     meta = _metadata(instance)
@@ -179,3 +179,4 @@ def test_a_cvar_plan_is_reported_beside_the_deterministic_one(
     assert meta["robust_p_loss"] == 0.0 and meta["robust_p95_cost"] == 90_000.0
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "A plan that holds up" in html
+    assert "P1→B" in html  # the robust plan's difference from the deterministic one

@@ -15,6 +15,7 @@ from optimize.uncertainty import (
     UncertaintySpec,
     analyse,
     draw_scenarios,
+    plans_summary,
     plans_table,
     price_plan,
 )
@@ -80,6 +81,7 @@ def test_the_comparison_reports_both_plans_out_of_sample() -> None:
         ("deterministic", "P1=A", 104_000.0),
         ("cvar", "P1=B", 90_000.0),
     ]
+    assert plans_summary(result)["differs_from_deterministic"].to_list() == ["—", "P1→B"]
 
 
 @pytest.mark.parametrize("make", [instances.i1, instances.i2, instances.i3, instances.i4])

@@ -39,6 +39,7 @@ from optimize.uncertainty import (
     scenario_instance,
     scenario_table,
     spec_from_costs,
+    stability_summary,
     stability_table,
     summarise,
     summary_line,
@@ -208,6 +209,20 @@ def test_two_point_factors_enumerated_equal_a_brute_force() -> None:
         math.fsum(s * w for s, w in savings), abs=1e-6
     )
     assert sorted(o.saving_cents for o in result.outcomes) == sorted(values)
+
+
+def test_the_report_tables_summarise_stability_per_process() -> None:
+    inst = two_point_instance()
+    result = analyse(inst, _plan(inst), TWO_POINT, config=FAST, exact=True)
+    short = stability_summary(result)
+    shares = {(r.process, r.option): r.share_optimal for r in result.stability}
+    assert short["process"].to_list() == ["P1", "P2"]
+    assert short["chosen"].to_list() == ["B", "B"]
+    assert short["share_optimal"].to_list() == [shares["P1", "B"], shares["P2", "B"]]
+    others = sorted(
+        (o for o in ("in_house", "A") if shares["P1", o] > 0), key=lambda o: -shares["P1", o]
+    )
+    assert short["otherwise"][0] == ", ".join(f"{o} {shares['P1', o]:.0%}" for o in others)
 
 
 def test_monte_carlo_on_two_point_factors_approaches_the_enumeration() -> None:
