@@ -207,6 +207,7 @@ def _log_inputs(args: argparse.Namespace) -> dict[str, Any]:
 def _assets(command: str) -> list[Any]:
     from dagster_project import definitions as d  # noqa: PLC0415
     from dagster_project.defs import checks, exports, ingestion, mining, optimization  # noqa: PLC0415
+    from dagster_project.defs.uncertainty import uncertainty_asset  # noqa: PLC0415
 
     if command in ("run", "demo"):
         return [*d.ASSETS, *d.CHECKS]
@@ -226,7 +227,8 @@ def _assets(command: str) -> list[Any]:
         optimization.break_even,
         optimization.sensitivity,
         optimization.pareto_front,
-        *exports.export_assets(mining=False, optimization=True),
+        uncertainty_asset(history=False),
+        *exports.export_assets(mining=False, optimization=True, uncertainty=True),
         checks.cost_model_valid,
         checks.plan_feasible,
     ]
@@ -421,6 +423,11 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
                 f"{money(total, currency)}, saving {money(_saving(values), currency)} "
                 f"against the status quo"
             )
+        risk = values.get("uncertainty")
+        if risk is not None:
+            from optimize.uncertainty import summary_line  # noqa: PLC0415
+
+            print(f"  {summary_line(risk.summary)}")
     elif kpis_csv.exists():
         kpis = pl.read_csv(kpis_csv)
         log = values.get("event_log")

@@ -31,6 +31,7 @@ from dagster_project.defs.steering import (
     monthly_kpis,
     reoptimize,
 )
+from dagster_project.defs.uncertainty import uncertainty_asset
 
 ASSETS = [
     event_log,
@@ -44,7 +45,8 @@ ASSETS = [
     kpi_history,
     drift,
     conformance_asset,
-    *export_assets(mining=True, optimization=True, steering=True),
+    uncertainty_asset(history=True),
+    *export_assets(mining=True, optimization=True, steering=True, uncertainty=True),
 ]
 """Every asset of the pipeline, in data-flow order (all but the monthly partitions)."""
 

@@ -68,6 +68,34 @@ class ModelPair:
 
 
 @dataclass(frozen=True)
+class UncertaintyView:
+    """The saving under uncertainty, for the report (`optimize.uncertainty`).
+
+    Attributes:
+        savings: Annual saving in each scenario (currency units).
+        p_loss: Probability that the plan costs more than the status quo.
+        mean: Expected saving.
+        p5: 5th percentile of the saving.
+        p50: Median saving.
+        p95: 95th percentile.
+        stability: Per process and option the share of re-solved scenarios where it is optimal
+            (`decision_stability.csv`).
+        basis: What moved, in words.
+        plans: The deterministic plan beside the sample-average plan (`robust_plan.csv`).
+    """
+
+    savings: tuple[float, ...]
+    p_loss: float
+    mean: float
+    p5: float
+    p50: float
+    p95: float
+    stability: pl.DataFrame | None = None
+    basis: str = ""
+    plans: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; every part is optional except the title.
 
@@ -117,6 +145,7 @@ class ReportData:
     plan_changes: pl.DataFrame | None = None
     conformance: pl.DataFrame | None = None
     model_pairs: tuple[ModelPair, ...] = ()
+    uncertainty: UncertaintyView | None = None
 
 
 def money(value: float | None, currency: str = "EUR", digits: int = 0) -> str:
@@ -467,6 +496,91 @@ def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) ->
     return "".join(parts)
 
 
+def saving_histogram_svg(view: UncertaintyView, currency: str = "EUR") -> str:
+    """Histogram of the annual saving over the scenarios; losses red, P5/P50/P95 marked."""
+    width, height = 860, 300
+    left, right, top, bottom = 60, 20, 28, 44
+    values = view.savings
+    lo, hi = min(values), max(values)
+    ticks = _nice_ticks(lo, hi, count=6)
+    lo, hi = ticks[0], ticks[-1]
+    bins = 40
+    step = (hi - lo) / bins
+    counts = [0] * bins
+    for v in values:
+        counts[min(int((v - lo) / step), bins - 1)] += 1
+    top_count = max(counts) or 1
+
+    def x(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * (width - left - right)
+
+    def y(c: float) -> float:
+        return top + (1 - c / top_count) * (height - top - bottom)
+
+    parts = [_svg_open(width, height, "Distribution of the annual saving over the scenarios")]
+    for t in ticks:
+        parts.append(
+            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{height - bottom}" '
+            f'stroke="{LIGHT}"/><text x="{x(t):.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle" class="tick">{_e(short_money(t, currency))}</text>'
+        )
+    for i, c in enumerate(counts):
+        if not c:
+            continue
+        a = lo + i * step
+        colour = RED if a + step <= 0 else TEAL
+        bar_w = max(x(a + step) - x(a) - 1, 1)
+        parts.append(
+            f'<rect x="{x(a) + 0.5:.1f}" y="{y(c):.1f}" width="{bar_w:.1f}" '
+            f'height="{y(0) - y(c):.1f}" fill="{colour}" class="bin"><title>'
+            f"{_e(short_money(a, currency))} … {_e(short_money(a + step, currency))}: {c} "
+            "scenario(s)</title></rect>"
+        )
+    for label, v in (("P5", view.p5), ("P50", view.p50), ("P95", view.p95)):
+        parts.append(
+            f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top - 4}" y2="{height - bottom}" '
+            f'stroke="{NAVY}" stroke-dasharray="4 3"/><text x="{x(v):.1f}" y="{top - 8}" '
+            f'text-anchor="middle" class="val">{label}</text>'
+        )
+    if lo < 0 < hi:
+        parts.append(
+            f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top}" y2="{height - bottom}" '
+            f'stroke="{RED}" stroke-width="2"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def uncertainty_section(view: UncertaintyView, currency: str = "EUR") -> str:
+    """The report's section "How sure is the saving?": histogram, figures, stability table."""
+    n = len(view.savings)
+    lead = (
+        f"The plan and the status quo priced in {n:,} scenarios"
+        + (f" ({_e(view.basis)})" if view.basis else "")
+        + f". The saving is ≥ 0 in {round(100 * (1 - view.p_loss))} % of them; expected "
+        f"{_e(money(view.mean, currency))}, P5 {_e(money(view.p5, currency))}, median "
+        f"{_e(money(view.p50, currency))}, P95 {_e(money(view.p95, currency))}."
+    )
+    table = ""
+    if view.stability is not None and not view.stability.is_empty():
+        table = (
+            "<h3>How often each decision is optimal</h3><p class='lead'>Share of the "
+            "re-optimised scenarios in which the plan's option is the best for the process, "
+            "and which other options were best otherwise.</p>"
+            + table_html(view.stability, currency)
+        )
+    if view.plans is not None and not view.plans.is_empty():
+        table += (
+            "<h3>A plan that holds up</h3><p class='lead'>The deterministic plan beside the plan "
+            "that minimises the expected cost or the CVaR over sampled scenarios, both priced "
+            "over the scenarios above.</p>" + table_html(view.plans, currency)
+        )
+    return (
+        f"<section class='uncertainty'><h2>How sure is the saving?</h2><p class='lead'>{lead}"
+        f"</p>{saving_histogram_svg(view, currency)}{table}</section>"
+    )
+
+
 def _svg_img(svg: str, alt: str) -> str:
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f'<img src="data:image/svg+xml;base64,{data}" alt="{_e(alt)}">'
@@ -695,6 +809,8 @@ def render_report(data: ReportData) -> str:
             "assumption at a time moves across its range; ⇄ marks a range in which the plan "
             f"changes.</p>{tornado_svg(data.tornado, data.base_saving, cur)}</section>"
         )
+    if data.uncertainty is not None and data.uncertainty.savings:
+        body.append(uncertainty_section(data.uncertainty, cur))
     if len(data.pareto) >= 1:
         body.append(
             "<section><h2>Cost versus risk</h2><p class='lead'>Every plan for which no other "

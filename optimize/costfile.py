@@ -119,6 +119,32 @@ class RiskSettings(_Strict):
     weight: Annotated[float, Field(ge=0, le=1000)] = 1.0  # λ per currency unit, mode objective
 
 
+FactorRange = Annotated[list[float], Field(min_length=3, max_length=3)]
+"""A triangular factor [low, mode, high] (checked 0 ≤ low ≤ mode ≤ high in `_check_uncertainty`)."""
+
+
+class UncertaintyRanges(_Strict):
+    """Triangular factors of `study.uncertainty.ranges`; a key left out does not move."""
+
+    provider_prices: FactorRange | None = None
+    inhouse_rates: FactorRange | None = None
+    transition_costs: FactorRange | None = None
+    volumes: FactorRange | None = None
+    handling_hours: FactorRange | None = None
+
+
+class Uncertainty(_Strict):
+    """How sure the saving is (`study.uncertainty`; see docs/uncertainty.md)."""
+
+    scenarios: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 7
+    resolves: Annotated[int, Field(ge=0, le=100_000)] = 100
+    objective: Literal["deterministic", "expected", "cvar"] = "deterministic"
+    cvar_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    saa_scenarios: Annotated[int, Field(ge=1, le=10_000)] = 50
+    ranges: UncertaintyRanges = UncertaintyRanges()
+
+
 class Study(_Strict):
     """Study-wide parameters (MODEL.md §4, §5 C4/C13)."""
 
@@ -133,6 +159,7 @@ class Study(_Strict):
     transition_fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
     keep_together_threshold: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
     risk: RiskSettings = RiskSettings()
+    uncertainty: Uncertainty | None = None
 
 
 class Mining(_Strict):
@@ -290,6 +317,7 @@ class Provider(_Strict):
     ]
     risk_per_year: Money = 0.0
     system_takeover: dict[Id, Takeover] = {}
+    price_range: FactorRange | None = None  # overrides study.uncertainty.ranges.provider_prices
 
 
 class Offer(_Strict):
@@ -591,7 +619,11 @@ def _describe(error: Any, allowed: Callable[[Loc], list[str]]) -> str:
             "less_than": ("<", ctx.get("lt")),
         }[kind]
         hint = "correct the value"
-        if kind in {"greater_than_equal", "greater_than"} and bound == 0:
+        if loc[-1:] == ("cvar_level",):
+            hint = "the CVaR level is a probability strictly between 0 and 1, e.g. 0.95"
+        elif loc[-2:-1] == ("uncertainty",) and bound == 1:
+            hint = "draw at least one scenario (default: scenarios 1000, saa_scenarios 50)"
+        elif kind in {"greater_than_equal", "greater_than"} and bound == 0:
             hint = "amounts, counts and hours cannot be negative"
             if kind == "greater_than":
                 hint = "use a positive value, or leave the key out for the default"
@@ -860,6 +892,50 @@ def _check_study(data: Any, report: _Reporter) -> None:
             )
 
 
+def _check_factor_range(value: Any, loc: Loc, report: _Reporter) -> None:
+    """A triangular factor [low, mode, high]: factors ≥ 0 and low ≤ mode ≤ high."""
+    if not isinstance(value, list) or len(value) != 3:
+        return  # the schema reports the shape
+    numbers = [_number(v) for v in value]
+    for k, number in enumerate(numbers):
+        if number is not None and number < 0:
+            report(
+                (*loc, k),
+                f"a factor must be ≥ 0 — got {_num(number)}; factors multiply a figure "
+                "(1.0 = unchanged, 0.9 = 10 % lower)",
+            )
+    low, mode, high = numbers
+    if low is None or mode is None or high is None or min(numbers) < 0:  # type: ignore[type-var]
+        return
+    if low > high:
+        report(
+            loc,
+            f"low {_num(low)} > high {_num(high)}; write [low, mode, high] with "
+            "low ≤ mode ≤ high, e.g. [0.9, 1.0, 1.2]",
+        )
+    elif not low <= mode <= high:
+        report(
+            loc,
+            f"mode {_num(mode)} is outside [{_num(low)}, {_num(high)}]; write [low, mode, "
+            "high] with low ≤ mode ≤ high",
+        )
+
+
+def _check_uncertainty(data: Any, report: _Reporter) -> None:
+    study = data.get("study")
+    section = study.get("uncertainty") if isinstance(study, dict) else None
+    if isinstance(section, dict):
+        ranges = section.get("ranges")
+        if isinstance(ranges, dict):
+            for key, value in ranges.items():
+                _check_factor_range(value, ("study", "uncertainty", "ranges", key), report)
+    for index, provider in _items(data, "providers"):
+        if "price_range" in provider:
+            _check_factor_range(
+                provider["price_range"], ("providers", index, "price_range"), report
+            )
+
+
 def _check_processes(
     data: Any, roles: dict[str, int], classes: set[str], report: _Reporter
 ) -> None:
@@ -1088,6 +1164,7 @@ def _cross_check(data: dict[str, Any], report: _Reporter) -> None:
     classes = data.get("data_classes")
     class_names = {k for k in classes if isinstance(k, str)} if isinstance(classes, dict) else set()
     _check_study(data, report)
+    _check_uncertainty(data, report)
     _check_roles(data, roles, report)
     _check_processes(data, roles, class_names, report)
     _check_providers(data, report)

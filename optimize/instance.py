@@ -85,17 +85,25 @@ def exact(value: float | int | str | Decimal | Fraction) -> Fraction:
     return Fraction(value)
 
 
+def div_half_up(numerator: int, denominator: int) -> int:
+    """round_half_up(numerator / denominator) in integer arithmetic (denominator > 0)."""
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((-2 * numerator + denominator) // (2 * denominator))
+
+
 def round_half_up(value: Fraction | int) -> int:
     """Round an exact value to the nearest integer, halves away from zero."""
-    value = Fraction(value)
-    if value >= 0:
-        return int((value + Fraction(1, 2)).__floor__())
-    return -int((-value + Fraction(1, 2)).__floor__())
+    if type(value) is int:
+        return value
+    if type(value) is not Fraction:
+        value = Fraction(value)
+    return div_half_up(value.numerator, value.denominator)
 
 
 def bp_of(amount: int, bp: int) -> int:
     """`bp` basis points of an integer amount, rounded half-up: round_half_up(amount·bp/10 000)."""
-    return round_half_up(Fraction(amount * bp, BP))
+    return div_half_up(amount * bp, BP)
 
 
 def item_cost(spend_cents: int, rebate_bp: int, governance_bp: int) -> int:
@@ -188,7 +196,7 @@ class ProcessData:
     required_certifications: tuple[str, ...] = ()
     throughput_target_hours: float | None = None
 
-    @property
+    @cached_property
     def fte_centi(self) -> int:
         """FTE in hundredths (integer), as the FTE caps of C5/C13 use it."""
         return to_centi(self.fte)
@@ -404,7 +412,7 @@ class Study:
     transition_fte_cap_centi: int | None = None
     currency: str = "EUR"
 
-    @property
+    @cached_property
     def crf(self) -> Fraction:
         """Capital-recovery factor CRF(i, H) = i(1+i)^H / ((1+i)^H − 1), exactly; 1/H if i = 0."""
         i = exact(self.discount_rate)

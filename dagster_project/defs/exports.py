@@ -28,6 +28,7 @@ from dagster_project.report import (
     ProcessMap,
     ReportData,
     TornadoBar,
+    UncertaintyView,
     money,
     render_report,
 )
@@ -45,6 +46,14 @@ from optimize.plan_changes import (
     snapshot_from_tables,
 )
 from optimize.report_tables import tables as report_tables
+from optimize.uncertainty import (
+    UncertaintyResult,
+    plans_summary,
+    plans_table,
+    scenario_table,
+    stability_summary,
+    stability_table,
+)
 from pipelines.errors import InputError
 from pipelines.quality import check_quality
 
@@ -170,6 +179,47 @@ def plan_change_files(
     return files
 
 
+def uncertainty_files(values: dict[str, Any]) -> dict[str, FileContent]:
+    """`uncertainty.csv`, `decision_stability.csv` (and `robust_plan.csv`) when asked for."""
+    result: UncertaintyResult | None = values.get("uncertainty")
+    model: CostModel | None = values.get("cost_model")
+    if result is None or model is None or model.instance is None:
+        return {}
+    files: dict[str, FileContent] = {
+        "uncertainty.csv": scenario_table(model.instance, result),
+        "decision_stability.csv": stability_table(result),
+    }
+    if result.plans:
+        files["robust_plan.csv"] = plans_table(result)
+    return files
+
+
+def uncertainty_view(values: dict[str, Any]) -> UncertaintyView | None:
+    """The report's view of the `uncertainty` asset (None without one)."""
+    result: UncertaintyResult | None = values.get("uncertainty")
+    if result is None:
+        return None
+    s = result.summary
+    boot = [p for p, src in result.sources.items() if src == "bootstrap"]
+    basis = (
+        f"volumes and handling hours of {len(boot)} process(es) resampled from "
+        f"{len(result.months)} whole months of the log"
+        if boot
+        else "volumes and handling hours by the cost file's ranges"
+    )
+    return UncertaintyView(
+        savings=tuple(o.saving_cents / 100 for o in result.outcomes),
+        p_loss=s.p_loss,
+        mean=s.mean_cents / 100,
+        p5=s.p5_cents / 100,
+        p50=s.p50_cents / 100,
+        p95=s.p95_cents / 100,
+        stability=stability_summary(result) if result.stability else None,
+        basis=basis,
+        plans=plans_summary(result) if result.plans else None,
+    )
+
+
 def _conformance_table(values: dict[str, Any]) -> pl.DataFrame | None:
     report: ConformanceReport | None = values.get("conformance")
     if report is None or not report.references:
@@ -221,6 +271,7 @@ def build_report_data(
         "plan_changes": changes if isinstance(changes, pl.DataFrame) else None,
         "conformance": _conformance_table(values),
         "model_pairs": tuple(ModelPair(p, ref, mined) for p, ref, mined in pairs),
+        "uncertainty": uncertainty_view(values),
     }
     return ReportData(
         title=title,
@@ -257,6 +308,7 @@ def results_files(
     for name, frame in tables.items():
         files[f"{name}.csv"] = frame
     files |= plan_change_files(values, out_folder, tables)
+    files |= uncertainty_files(values)
     for key in ("kpi_history", "drift"):
         frame = values.get(key)
         if isinstance(frame, pl.DataFrame):
@@ -273,12 +325,16 @@ def results_files(
 
 
 def export_assets(
-    mining: bool = True, optimization: bool = True, steering: bool = False
+    mining: bool = True,
+    optimization: bool = True,
+    steering: bool = False,
+    uncertainty: bool = False,
 ) -> list[dg.AssetsDefinition]:
     """The `report` and `csv_exports` assets over the chosen parts of the pipeline.
 
     With `steering` (the code location's full pipeline) they also read `kpi_history`, `drift`
-    and `conformance` (needs `mining`).
+    and `conformance` (needs `mining`); with `uncertainty` the `uncertainty` asset (needs
+    `optimization`).
     """
     names: list[str] = []
     if mining:
@@ -289,6 +345,8 @@ def export_assets(
         names += ["cost_model", *PLAN_KEYS]
     if steering and mining:
         names += list(STEERING_KEYS)
+    if uncertainty and optimization:
+        names += ["uncertainty"]
     ins = {name: dg.AssetIn(name) for name in names}
 
     @dg.asset(name="report", group_name="exports", ins=ins, kinds={"html"})

@@ -31,11 +31,14 @@ STEERING = {
 }
 """Issue 8's assets, in their own group."""
 
+UNCERTAINTY = {"uncertainty": "optimization"}
+"""Issue 15's asset (does nothing without `study.uncertainty` in the cost file)."""
+
 
 def test_asset_keys_and_groups_are_those_of_spec_8() -> None:
     graph = defs.resolve_asset_graph()
     found = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert found == GROUPS | STEERING
+    assert found == GROUPS | STEERING | UNCERTAINTY
 
 
 def test_every_asset_has_a_business_description() -> None:
@@ -80,12 +83,14 @@ def test_dependencies_follow_the_data_flow() -> None:
     assert parents("kpi_history") == {"event_log"}
     assert parents("drift") == {"kpi_history", "event_log"}
     assert {"kpi_history", "drift", "conformance"} <= parents("csv_exports")
+    assert parents("uncertainty") == {"cost_model", "sourcing_plan", "kpi_history", "event_log"}
+    assert "uncertainty" in parents("csv_exports") and "uncertainty" in parents("report")
 
 
 def test_job_schedule_and_sensor() -> None:
     job = defs.resolve_job_def("bpo_pipeline")
     selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
-    assert selected == set(GROUPS) | {"kpi_history", "drift", "conformance"}
+    assert selected == set(GROUPS) | {"kpi_history", "drift", "conformance", "uncertainty"}
     assert job.partitions_def is None
     monthly = defs.resolve_job_def("monthly_history")
     assert isinstance(monthly.partitions_def, dg.MonthlyPartitionsDefinition)
@@ -93,7 +98,7 @@ def test_job_schedule_and_sensor() -> None:
     reoptimize = defs.resolve_job_def("reoptimize")
     assert {k.to_user_string() for k in reoptimize.asset_layer.selected_asset_keys} == {
         "cost_model", "sourcing_plan", "break_even", "sensitivity", "pareto_front",
-        "report", "csv_exports",
+        "report", "csv_exports", "uncertainty",
     }  # fmt: skip
     assert defs.resolve_sensor_def("kpis_or_costs_changed").job_name == "reoptimize"
     schedule = defs.resolve_schedule_def("monthly_sourcing_review")

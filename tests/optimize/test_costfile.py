@@ -247,6 +247,41 @@ CATALOGUE = [
         ],
     ),
     (
+        "uncertainty_low_above_high.yaml",
+        [
+            "5: study.uncertainty.ranges.provider_prices: low 1.1 > high 0.9; write [low, mode, "
+            "high] with low ≤ mode ≤ high, e.g. [0.9, 1.0, 1.2]"
+        ],
+    ),
+    (
+        "uncertainty_negative_factor.yaml",
+        [
+            "5: study.uncertainty.ranges.volumes[0]: a factor must be ≥ 0 — got -0.1; factors "
+            "multiply a figure (1.0 = unchanged, 0.9 = 10 % lower)"
+        ],
+    ),
+    (
+        "uncertainty_no_scenarios.yaml",
+        [
+            "4: study.uncertainty.scenarios: must be ≥ 1 — got 0; draw at least one scenario "
+            "(default: scenarios 1000, saa_scenarios 50)"
+        ],
+    ),
+    (
+        "uncertainty_cvar_level.yaml",
+        [
+            "3: study.uncertainty.cvar_level: must be < 1 — got 1.0; the CVaR level is a "
+            "probability strictly between 0 and 1, e.g. 0.95"
+        ],
+    ),
+    (
+        "price_range_low_above_high.yaml",
+        [
+            "8: providers[0].price_range: low 1.3 > high 0.9; write [low, mode, high] with "
+            "low ≤ mode ≤ high, e.g. [0.9, 1.0, 1.2]"
+        ],
+    ),
+    (
         "not_a_mapping.yaml",
         [
             "1: the file holds a list, not a mapping; a cost file starts with `schema_version: 1` "
