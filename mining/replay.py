@@ -93,20 +93,31 @@ class PrefixReplayer:
         self.trans_map = {t.label: t for t in sorted(net.transitions, key=lambda t: t.name)}
         labels = [t.label for t in net.transitions]
         self._duplicated = {label for label in labels if labels.count(label) > 1}
-        # For `enabled`: which transitions consume from a place, and pm4py's sort and repr keys.
-        self._consumers: dict[object, list[object]] = {}
-        for t in net.transitions:
-            for arc in t.in_arcs:
-                self._consumers.setdefault(arc.source, []).append(t)
-        self._sources = [t for t in net.transitions if not t.in_arcs]
-        self._order = {t: (str(t.name), id(t)) for t in net.transitions}
-        self._repr = {t: repr(t) for t in net.transitions}
+        # For `enabled`: places and transitions as numbers. Transitions are numbered in the
+        # order pm4py's search sorts them, (name, id); a marking is a tuple of token counts
+        # per place in place-name order, which is pm4py's repr of it (names are unique).
+        places = sorted(net.places, key=lambda p: str(p.name))
+        self._place = {p: i for i, p in enumerate(places)}
+        self._trans = sorted(net.transitions, key=lambda t: (str(t.name), id(t)))
+        self._ins = [
+            tuple((self._place[a.source], a.weight) for a in t.in_arcs) for t in self._trans
+        ]
+        self._outs = [
+            tuple((self._place[a.target], a.weight) for a in t.out_arcs) for t in self._trans
+        ]
+        self._hidden = [t.label is None for t in self._trans]
+        reprs: dict[str, int] = {}
+        self._repr_id = [reprs.setdefault(repr(t), len(reprs)) for t in self._trans]
+        self._consumers: list[list[int]] = [[] for _ in places]
+        for i, ins in enumerate(self._ins):
+            for place, _ in ins:
+                self._consumers[place].append(i)
+        self._sources = [i for i, ins in enumerate(self._ins) if not ins]
+        self._enabled_in: dict[tuple[int, ...], list[int]] = {}
         self.paths = api.shortest_paths_by_hidden(net, _MAX_REC_DEPTH)
         self._steps: dict[tuple[Marking, str], _Step] = {}
         self._ends: dict[Marking, tuple[int, int, int, int]] = {}
         self._enabled: dict[Marking, frozenset[str]] = {}
-        self._enabled_in: dict[Marking, list] = {}
-        self._keys: dict[Marking, tuple] = {}
 
     def step(self, marking: Marking, activity: str) -> _Step | None:
         """One event of `activity` from `marking`; None when the model does not know it."""
@@ -196,59 +207,57 @@ class PrefixReplayer:
         found = self._enabled.get(marking)
         if found is None:
             found = self._enabled[marking] = frozenset(
-                t.label for t in self._eventually(marking) if t.label is not None
+                self._trans[i].label for i in self._eventually(marking)
             )
         return found
 
-    def _enabled_sorted(self, marking: Marking) -> list:
+    def _enabled_sorted(self, marking: tuple[int, ...]) -> list[int]:
         """pm4py's `enabled_transitions`, sorted by (name, id) as its callers sort them."""
         found = self._enabled_in.get(marking)
         if found is None:
-            found = self._enabled_in[marking] = self._find_enabled(marking)
-        return found
-
-    def _find_enabled(self, marking: Marking) -> list:
-        candidates = set(self._sources)
-        for place, tokens in marking.items():
-            if tokens > 0:
-                candidates.update(self._consumers.get(place, ()))
-        enabled = [t for t in candidates if all(marking[a.source] >= a.weight for a in t.in_arcs)]
-        return sorted(enabled, key=self._order.__getitem__)
-
-    def _marking_key(self, marking: Marking) -> tuple:
-        """The marking's repr as pm4py writes it (place names and counts, sorted by name)."""
-        found = self._keys.get(marking)
-        if found is None:
-            found = self._keys[marking] = tuple(
-                sorted((str(p.name), n) for p, n in marking.items())
+            candidates = set(self._sources)
+            for place, tokens in enumerate(marking):
+                if tokens > 0:
+                    candidates.update(self._consumers[place])
+            found = self._enabled_in[marking] = sorted(
+                i for i in candidates if all(marking[p] >= w for p, w in self._ins[i])
             )
         return found
 
-    def _eventually(self, marking: Marking) -> set:
+    def _eventually(self, marking: Marking) -> set[int]:
         """pm4py's `get_visible_transitions_eventually_enabled_by_marking`, step for step.
 
         The same queue, the same latest-marking-per-transition bookkeeping and the same visited
-        keys (the transition's and the marking's repr, as place name and count pairs), with
-        enabled transitions found through the places that hold tokens instead of a scan of
-        the whole net.
+        keys (the transition's and the marking's repr), on numbered places and transitions,
+        with enabled transitions found through the places that hold tokens instead of a scan
+        of the whole net.
         """
-        queue = list(self._enabled_sorted(marking))
-        at = dict.fromkeys(queue, marking)
-        visible: set = set()
-        visited: set = set()
+        start = [0] * len(self._place)
+        for place, tokens in marking.items():
+            start[self._place[place]] = tokens
+        first = tuple(start)
+        queue = list(self._enabled_sorted(first))
+        at = dict.fromkeys(queue, first)
+        visible: set[int] = set()
+        visited: set[tuple[int, tuple[int, ...]]] = set()
         i = 0
         while i < len(queue):
             t = queue[i]
             current = at[t]
-            key = (self._repr[t], self._marking_key(current))
+            key = (self._repr_id[t], current)
             if key not in visited:
-                if t.label is not None:
+                if not self._hidden[t]:
                     visible.add(t)
-                elif all(current[a.source] >= a.weight for a in t.in_arcs):
-                    after = self._sem.execute(t, self.net, current)
-                    for t2 in self._enabled_sorted(after):
+                elif all(current[p] >= w for p, w in self._ins[t]):
+                    after = list(current)
+                    for p, w in self._ins[t]:
+                        after[p] -= w
+                    for p, w in self._outs[t]:
+                        after[p] += w
+                    fired = tuple(after)
+                    for t2 in self._enabled_sorted(fired):
                         queue.append(t2)
-                        at[t2] = after
+                        at[t2] = fired
                 visited.add(key)
             i += 1
         return visible
