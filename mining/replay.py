@@ -211,34 +211,40 @@ class PrefixReplayer:
             )
         return found
 
-    def _enabled_sorted(self, marking: tuple[int, ...]) -> list[int]:
-        """pm4py's `enabled_transitions`, sorted by (name, id) as its callers sort them."""
+    def _enabled_split(self, marking: tuple[int, ...]) -> tuple[tuple[int, ...], list[int]]:
+        """pm4py's `enabled_transitions` in (name, id) order: (visible ones, hidden ones)."""
         found = self._enabled_in.get(marking)
         if found is None:
             candidates = set(self._sources)
             for place, tokens in enumerate(marking):
                 if tokens > 0:
                     candidates.update(self._consumers[place])
-            found = self._enabled_in[marking] = sorted(
-                i for i in candidates if all(marking[p] >= w for p, w in self._ins[i])
+            enabled = sorted(i for i in candidates if all(marking[p] >= w for p, w in self._ins[i]))
+            found = self._enabled_in[marking] = (
+                tuple(i for i in enabled if not self._hidden[i]),
+                [i for i in enabled if self._hidden[i]],
             )
         return found
 
     def _eventually(self, marking: Marking) -> set[int]:
         """pm4py's `get_visible_transitions_eventually_enabled_by_marking`, step for step.
 
-        The same queue, the same latest-marking-per-transition bookkeeping and the same visited
-        keys (the transition's and the marking's repr), on numbered places and transitions,
-        with enabled transitions found through the places that hold tokens instead of a scan
-        of the whole net.
+        pm4py walks a queue of enabled transitions, each with the marking it was last queued
+        with, fires the hidden ones (once per transition and marking) and queues what the new
+        marking enables; every visible transition that is ever queued ends in the result. So
+        visible transitions are collected when queued and only hidden ones go through the
+        queue, in pm4py's order and with its latest-marking bookkeeping — the same result on
+        numbered places and transitions, with enabled transitions found through the places
+        that hold tokens instead of a scan of the whole net.
         """
         start = [0] * len(self._place)
         for place, tokens in marking.items():
             start[self._place[place]] = tokens
         first = tuple(start)
-        queue = list(self._enabled_sorted(first))
+        shown, queue = self._enabled_split(first)
+        queue = list(queue)
+        visible: set[int] = set(shown)
         at = dict.fromkeys(queue, first)
-        visible: set[int] = set()
         visited: set[tuple[int, tuple[int, ...]]] = set()
         i = 0
         while i < len(queue):
@@ -246,16 +252,16 @@ class PrefixReplayer:
             current = at[t]
             key = (self._repr_id[t], current)
             if key not in visited:
-                if not self._hidden[t]:
-                    visible.add(t)
-                elif all(current[p] >= w for p, w in self._ins[t]):
+                if all(current[p] >= w for p, w in self._ins[t]):
                     after = list(current)
                     for p, w in self._ins[t]:
                         after[p] -= w
                     for p, w in self._outs[t]:
                         after[p] += w
                     fired = tuple(after)
-                    for t2 in self._enabled_sorted(fired):
+                    shown, hidden = self._enabled_split(fired)
+                    visible.update(shown)
+                    for t2 in hidden:
                         queue.append(t2)
                         at[t2] = fired
                 visited.add(key)
