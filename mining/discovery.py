@@ -301,6 +301,7 @@ def _write_models(
 ) -> None:
     """Write the model as PNML and BPMN (laid out by pm4py) and read both back."""
     net, im, fm = model
+    net.name = pnml_path.stem  # not pm4py's name with a timestamp: same model, same file
     pm4py = load().pm4py
     bpmn = pm4py.convert_to_bpmn(net, im, fm)
     pm4py.write_pnml(net, im, fm, str(pnml_path))
