@@ -199,6 +199,7 @@ def _log_inputs(args: argparse.Namespace) -> dict[str, Any]:
 def _assets(command: str) -> list[Any]:
     from dagster_project import definitions as d  # noqa: PLC0415
     from dagster_project.defs import checks, exports, ingestion, mining, optimization  # noqa: PLC0415
+    from dagster_project.defs.roadmap import roadmap  # noqa: PLC0415
 
     if command in ("run", "demo"):
         return [*d.ASSETS, *d.CHECKS]
@@ -218,7 +219,8 @@ def _assets(command: str) -> list[Any]:
         optimization.break_even,
         optimization.sensitivity,
         optimization.pareto_front,
-        *exports.export_assets(mining=False, optimization=True),
+        roadmap,
+        *exports.export_assets(mining=False, optimization=True, roadmap=True),
         checks.cost_model_valid,
         checks.plan_feasible,
     ]
@@ -332,6 +334,9 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     plan = values.get("sourcing_plan")
     if plan is not None and plan.explanation is not None:
         return _infeasible(values, plan, out)
+    road = values.get("roadmap")
+    if road is not None and road.infeasible:
+        return _roadmap_infeasible(values, road, out)
     if not result.success:
         for line in _failure_lines(result) or ["error: the run failed"]:
             print(line, file=sys.stderr)
@@ -381,6 +386,19 @@ def _infeasible(values: dict[str, Any], plan: Any, out: Path) -> int:
     return EXIT_INFEASIBLE
 
 
+def _roadmap_infeasible(values: dict[str, Any], road: Any, out: Path) -> int:
+    """Exit 3: the plan exists but its moves cannot be scheduled under the roadmap's rules."""
+    from dagster_project.defs.exports import build_report_data, results_files  # noqa: PLC0415
+    from dagster_project.exports import publish  # noqa: PLC0415
+    from dagster_project.report import render_report  # noqa: PLC0415
+
+    print(road.result.text(), end="")
+    report = render_report(build_report_data(values))
+    publish(out, results_files(values, report))
+    print(f"written: {out / 'infeasibility.txt'}")
+    return EXIT_INFEASIBLE
+
+
 def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, run_id: str) -> None:
     import polars as pl  # noqa: PLC0415
 
@@ -409,6 +427,7 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
                 f"{money(total, currency)}, saving {money(_saving(values), currency)} "
                 f"against the status quo"
             )
+        _roadmap_summary(out, currency)
     elif kpis_csv.exists():
         kpis = pl.read_csv(kpis_csv)
         log = values.get("event_log")
@@ -420,6 +439,29 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
         else:
             print(f"  {kpis.height} processes")
     print(f"results: {out}" + ("  (open report.html)" if (out / "report.html").exists() else ""))
+
+
+def _roadmap_summary(out: Path, currency: str) -> None:
+    """One line on the transition roadmap, when the run wrote one."""
+    import polars as pl  # noqa: PLC0415
+
+    from dagster_project.report import money  # noqa: PLC0415
+    from optimize.roadmap_tables import quarter_label  # noqa: PLC0415
+
+    path = out / "roadmap_summary.csv"
+    if not path.exists():
+        return
+    row = pl.read_csv(path).row(0, named=True)
+    payback = row["payback_quarter"]
+    when = (
+        "no payback within the horizon"
+        if payback is None
+        else f"payback in {quarter_label(payback)}"
+    )
+    print(
+        f"  roadmap ({row['status']}): {row['moving_processes']} move(s) over "
+        f"{row['quarters']} quarters, NPV saving {money(row['npv_saving'], currency)}, {when}"
+    )
 
 
 def _saving(values: dict[str, Any]) -> float:

@@ -20,6 +20,7 @@ from dagster_project.defs.io import stored_file
 from dagster_project.defs.mining import MINED_KEYS, ProcessModels
 from dagster_project.defs.optimization import CostModel, SourcingPlan
 from dagster_project.defs.resources import BpoOutput, Progress
+from dagster_project.defs.roadmap import roadmap_files, roadmap_section
 from dagster_project.defs.steering import ConformanceReport, model_pairs
 from dagster_project.exports import FileContent, publish
 from dagster_project.report import (
@@ -219,6 +220,7 @@ def build_report_data(
         "plan_changes": changes if isinstance(changes, pl.DataFrame) else None,
         "conformance": _conformance_table(values),
         "model_pairs": tuple(ModelPair(p, ref, mined) for p, ref, mined in pairs),
+        "roadmap": roadmap_section(values),
     }
     return ReportData(
         title=title,
@@ -265,18 +267,20 @@ def results_files(
     plan: SourcingPlan | None = values.get("sourcing_plan")
     if plan is not None and plan.explanation is not None:
         files["infeasibility.txt"] = plan.explanation.text()
+    files |= roadmap_files(values)
     if report_html is not None:
         files["report.html"] = report_html
     return files
 
 
 def export_assets(
-    mining: bool = True, optimization: bool = True, steering: bool = False
+    mining: bool = True, optimization: bool = True, steering: bool = False, roadmap: bool = False
 ) -> list[dg.AssetsDefinition]:
     """The `report` and `csv_exports` assets over the chosen parts of the pipeline.
 
     With `steering` (the code location's full pipeline) they also read `kpi_history`, `drift`
-    and `conformance` (needs `mining`).
+    and `conformance` (needs `mining`); with `roadmap` the `roadmap` asset (needs
+    `optimization`).
     """
     names: list[str] = []
     if mining:
@@ -287,6 +291,8 @@ def export_assets(
         names += ["cost_model", *PLAN_KEYS]
     if steering and mining:
         names += list(STEERING_KEYS)
+    if roadmap and optimization:
+        names += ["roadmap"]
     ins = {name: dg.AssetIn(name) for name in names}
 
     @dg.asset(name="report", group_name="exports", ins=ins, kinds={"html"})
