@@ -91,9 +91,9 @@ def landscape_dot(instance: Instance, plan: Plan | None = None, title: str = "")
             continue
         count = f"{c.handovers_per_year:,.0f}/yr"
         if assign[c.p] != assign[c.q]:
-            cost = money(instance.coordination_cents(c))
+            label = f"{count} · {money(instance.coordination_cents(c))}/yr coordination"
             lines.append(
-                f"  {_q('p:' + c.p)} -- {_q('p:' + c.q)} [label={_q(f'{count}  ·  {cost}/yr')} "
+                f"  {_q('p:' + c.p)} -- {_q('p:' + c.q)} [label={_q(label)} "
                 f'color="{_CROSSING}" fontcolor="{_CROSSING}" penwidth="2.2"];'
             )
         else:
