@@ -603,17 +603,88 @@ class _RoadmapModel:
             )
 
 
-def _explain(inst: RoadmapInstance, time_limit_s: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A minimal set of named rules that cannot hold together (deletion filter)."""
+Explained = tuple[tuple[str, ...], tuple[str, ...]]
+"""(lines in business words, rule names) of an infeasible roadmap."""
+
+
+def _counting_conflict(inst: RoadmapInstance) -> Explained | None:
+    """Conflicts that counting shows at once, named like the model's rules (or None).
+
+    A move that cannot fit before the horizon's end; capacity 0; more transition quarters
+    (or FTE-quarters) than the capacity offers over the whole horizon. Checked before CP-SAT's
+    deletion filter, which needs one solve per rule and is slow on hundreds of moves.
+    """
+    nq, years = inst.quarters, inst.horizon_years
+    for mv in inst.moves:
+        horizon = (
+            f"{mv.process}'s transition of {mv.duration} quarter(s) must end within the horizon "
+            f"of {nq} quarters ({years} years)"
+        )
+        if mv.duration > nq:
+            return (horizon,), (f"horizon:{mv.process}",)
+        if mv.not_before + mv.duration > nq:
+            return (
+                (horizon, f"{mv.process} may not start before quarter {mv.not_before}"),
+                (f"horizon:{mv.process}", f"not_before:{mv.process}"),
+            )
+    need = sum(mv.duration for mv in inst.moves)
+    k = inst.max_parallel
+    if k is not None and need > 0 and k == 0:
+        return ("at most 0 process(es) in transition at once",), ("max_parallel",)
+    if k is not None and need > k * nq:
+        return (
+            (
+                f"at most {k} process(es) in transition at once",
+                f"all {len(inst.moves)} moves must end within the horizon of {nq} quarters "
+                f"({years} years): together they need {need} quarters of transition, and at "
+                f"most {k} × {nq} = {k * nq} fit",
+            ),
+            ("max_parallel", "horizon"),
+        )
+    cap = inst.fte_cap_centi
+    if cap is not None:
+        cap_text = f"at most {fte_text(cap)} FTE in transition at once"
+        for mv in inst.moves:
+            if mv.fte_centi > cap:
+                return (f"{cap_text} ({mv.process} alone moves {fte_text(mv.fte_centi)})",), (
+                    "fte_cap",
+                )
+        load = sum(mv.fte_centi * mv.duration for mv in inst.moves)
+        if load > cap * nq:
+            return (
+                (
+                    cap_text,
+                    f"all {len(inst.moves)} moves must end within the horizon of {nq} quarters "
+                    f"({years} years): together they need {fte_text(load)} FTE-quarters, and "
+                    f"at most {fte_text(cap * nq)} fit",
+                ),
+                ("fte_cap", "horizon"),
+            )
+    return None
+
+
+def _explain(inst: RoadmapInstance, time_limit_s: float) -> Explained:
+    """A minimal set of named rules that cannot hold together (counting, else deletion filter).
+
+    A check that runs out of time keeps its rule in the set (then the set may not be minimal).
+    """
     from ortools.sat.python import cp_model  # noqa: PLC0415
 
     from optimize.explain import _check  # noqa: PLC0415 - the sourcing model's core check
 
+    counted = _counting_conflict(inst)
+    if counted is not None:
+        return counted
     built = _RoadmapModel(inst, explain=True)
     order = list(built.groups)
     status, core = _check(built, order, time_limit_s)  # type: ignore[arg-type]
     if status != cp_model.INFEASIBLE:
-        return ("the roadmap is infeasible without any scheduling rule; check the data",), ()
+        lines = (
+            "no roadmap satisfies all scheduling rules, but isolating the conflicting ones took "
+            f"longer than {time_limit_s:g} s; the rules in force:",
+            *(built.groups[n] for n in order),
+        )
+        return lines, tuple(order)
     current = [n for n in order if n in set(core)]
     for name in list(current):
         if name not in current:
@@ -648,6 +719,10 @@ def solve_roadmap(inst: RoadmapInstance, config: RoadmapConfig | None = None) ->
     if not inst.moves:
         npv = evaluate_roadmap(inst, {}).npv_cents
         return RoadmapResult("optimal", {}, npv, npv, 0.0, 0.0)
+    counted = _counting_conflict(inst)
+    if counted is not None:  # no solve needed: counting names the conflict
+        lines, names = counted
+        return RoadmapResult("infeasible", None, None, None, None, 0.0, 0, lines, names)
     built = _RoadmapModel(inst, explain=False)
     variables = len(built.m.proto.variables)
     code = cp_model.INFEASIBLE

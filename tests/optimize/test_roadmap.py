@@ -372,3 +372,22 @@ def test_cpsat_equals_brute_force_over_all_start_vectors(inst: RoadmapInstance) 
     assert result.status == "optimal"
     assert result.npv_cents == best
     assert result.starts in argmin
+
+
+def test_more_transition_quarters_than_capacity_is_explained_by_counting() -> None:
+    moves = tuple(Move(p, "V", 2, run_rate_cents=1) for p in ("A", "B", "C"))
+    result = solve_roadmap(RoadmapInstance(moves=moves, horizon_years=1, max_parallel=1))
+    assert result.status == "infeasible"
+    assert result.constraints == ("max_parallel", "horizon")
+    assert result.explanation == (
+        "at most 1 process(es) in transition at once",
+        "all 3 moves must end within the horizon of 4 quarters (1 years): together they need "
+        "6 quarters of transition, and at most 1 × 4 = 4 fit",
+    )
+
+
+def test_fte_cap_below_one_move_is_explained() -> None:
+    moves = (Move("A", "V", 1, fte_centi=150), Move("B", "V", 1, fte_centi=350))
+    result = solve_roadmap(RoadmapInstance(moves=moves, horizon_years=1, fte_cap_centi=300))
+    assert result.constraints == ("fte_cap",)
+    assert result.explanation == ("at most 3.0 FTE in transition at once (B alone moves 3.5)",)
