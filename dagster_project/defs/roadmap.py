@@ -1,6 +1,7 @@
 """The transition roadmap: when each process of the plan moves, and the landscape before/after."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,6 +20,8 @@ from dagster_project.defs.tables import table_metadata
 from dagster_project.report import money
 from dagster_project.roadmap_report import RoadmapSection
 from mining.maps import render
+from mining.to_be import to_be_collaboration
+from optimize.instance import IN_HOUSE
 from optimize.roadmap import (
     RoadmapConfig,
     RoadmapInstance,
@@ -136,6 +139,39 @@ def roadmap_files(values: dict[str, Any]) -> dict[str, str | bytes | pl.DataFram
     plan: SourcingPlan | None = values.get("sourcing_plan")
     if road.result is not None and road.infeasible and (plan is None or plan.explanation is None):
         files["infeasibility.txt"] = road.result.text()
+    return files | to_be_files(values)
+
+
+def to_be_files(values: dict[str, Any]) -> dict[str, str | bytes | pl.DataFrame]:
+    """`models/<process>_to_be.bpmn` for each outsourced process with a discovered model.
+
+    The company's pool keeps one send task per process that hands cases over to the
+    outsourced one and one receive task per process that takes them back (from
+    `handovers.csv`; processes run by the same provider are not the company's).
+    """
+    model: CostModel | None = values.get("cost_model")
+    plan: SourcingPlan | None = values.get("sourcing_plan")
+    models = values.get("process_models")
+    if model is None or plan is None or models is None or plan.result.plan is None:
+        return {}
+    assign = plan.result.plan.assignment
+    handovers = values.get("handovers")
+    files: dict[str, str | bytes | pl.DataFrame] = {}
+    for found in models.results:
+        p = found.process
+        provider = assign.get(p, IN_HOUSE)
+        if provider == IN_HOUSE or not Path(found.bpmn).is_file():
+            continue
+        into: list[tuple[str, float]] = []
+        back: list[tuple[str, float]] = []
+        if isinstance(handovers, pl.DataFrame):
+            for row in handovers.iter_rows(named=True):
+                a, b, n = row["from_process"], row["to_process"], row["handovers_per_year"]
+                if b == p and a != p and assign.get(a, IN_HOUSE) != provider:
+                    into.append((a, float(n)))
+                if a == p and b != p and assign.get(b, IN_HOUSE) != provider:
+                    back.append((b, float(n)))
+        files[f"models/{p}_to_be.bpmn"] = to_be_collaboration(found.bpmn, p, provider, into, back)
     return files
 
 
