@@ -27,6 +27,11 @@ EXIT_INFEASIBLE = 3
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Silences Dagster's console logger in CLI runs; the run log stays in the instance."""
 
+PLAN_HELP = (
+    "CSV with columns process,decision (e.g. an edited sourcing_plan.csv): the transition "
+    "roadmap implements this plan instead of the optimum"
+)
+
 
 # --------------------------------------------------------------------------- set-up
 
@@ -124,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_args(run, required=True)
     run.add_argument("--costs", required=True, metavar="FILE", help="cost/offer file (YAML)")
     run.add_argument("--out", default="results", metavar="DIR")
+    run.add_argument("--plan", metavar="FILE", help=PLAN_HELP)
     _add_solver_args(run)
 
     mine = sub.add_parser("mine", help="ingestion, discovery and KPIs only")
@@ -135,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--mined", metavar="DIR", help="output folder of `bpo mine`")
     optimize.add_argument("--costs", required=True, metavar="FILE")
     optimize.add_argument("--out", default="results", metavar="DIR")
+    optimize.add_argument("--plan", metavar="FILE", help=PLAN_HELP)
     _add_solver_args(optimize)
 
     validate = sub.add_parser("validate", help="check inputs and list every problem")
@@ -568,10 +575,14 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         return run_pipeline("demo", args, demo_cases=args.cases, demo_seed=args.seed)
     if command == "run":
-        return run_pipeline("run", args, cost_file=args.costs, **_log_inputs(args))
+        return run_pipeline(
+            "run", args, cost_file=args.costs, plan_file=args.plan, **_log_inputs(args)
+        )
     if command == "mine":
         return run_pipeline("mine", args, cost_file=args.costs, **_log_inputs(args))
-    return run_pipeline("optimize", args, cost_file=args.costs, mined_folder=args.mined)
+    return run_pipeline(
+        "optimize", args, cost_file=args.costs, mined_folder=args.mined, plan_file=args.plan
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

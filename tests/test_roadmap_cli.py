@@ -86,3 +86,28 @@ def test_bad_roadmap_keys_exit_2_with_path_and_line(tmp_path: Path) -> None:
         "lasts a whole number of quarters, at least 1",
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_plan_file_naming_an_unknown_provider_exits_2(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text("process,decision\nP1,A\nP2,acme\n")
+    done = bpo("optimize", "--costs", COSTS / "R1.yaml", "--plan", plan, "--out", "out",
+               home=tmp_path / "h", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"error: {plan}:3: decision: unknown provider 'acme'; known: in_house, A — fix the " \
+        "spelling" in done.stderr.splitlines()  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_plan_file_is_the_plan_the_roadmap_implements(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text("process,decision\nP4,A\nP2,A\n")
+    done = bpo("optimize", "--costs", COSTS / "R1.yaml", "--plan", plan, "--out", "out",
+               home=tmp_path / "h", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    roadmap = pl.read_csv(tmp_path / "out" / "roadmap.csv")
+    assert sorted(roadmap["process"].to_list()) == ["P2", "P4"]
+    # The sourcing plan itself is still the optimum (all four move).
+    assert (pl.read_csv(tmp_path / "out" / "sourcing_plan.csv")["decision"] == "A").all()

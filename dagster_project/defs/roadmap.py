@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from dagster_project.defs.common import try_load_costs
+from dagster_project.defs.common import input_errors_as_failure, try_load_costs
 from dagster_project.defs.landscape import (
     Landscape,
     landscape_metadata,
@@ -15,13 +15,14 @@ from dagster_project.defs.landscape import (
     render_landscape,
 )
 from dagster_project.defs.optimization import CostModel, SourcingPlan, solver_config
-from dagster_project.defs.resources import Progress, SolverSettings
+from dagster_project.defs.resources import BpoInputs, Progress, SolverSettings
 from dagster_project.defs.tables import table_metadata
 from dagster_project.report import money
 from dagster_project.roadmap_report import RoadmapSection
 from mining.maps import render
 from mining.to_be import to_be_collaboration
 from optimize.instance import IN_HOUSE
+from optimize.plan_file import plan_from_file
 from optimize.roadmap import (
     RoadmapConfig,
     RoadmapInstance,
@@ -65,10 +66,11 @@ def _settings(cost_file: str | None) -> TransitionSettings:
 
 
 @dg.asset(group_name="optimization", kinds={"ortools", "graphviz"})
-def roadmap(
+def roadmap(  # noqa: PLR0917 (Dagster passes inputs by name)
     context: dg.AssetExecutionContext,
     cost_model: CostModel,
     sourcing_plan: SourcingPlan,
+    inputs: BpoInputs,
     solver: SolverSettings,
     progress: Progress,
 ) -> dg.Output[Roadmap]:
@@ -76,12 +78,17 @@ def roadmap(
 
     Transition capacity, FTE in transition, contract end dates and the yearly budget respected;
     with the Gantt chart, the payback quarter and the process landscape before and after.
+    Implements the optimal plan, or the plan file of the `inputs` resource when one is set.
     """
     instance = cost_model.instance
     result = sourcing_plan.result
     if instance is None or not sourcing_plan.feasible or result.plan is None:
         return dg.Output(Roadmap(), metadata={"status": dg.MetadataValue.text("no plan")})
     plan = result.plan
+    if inputs.plan_file:
+        progress.step(context, f"reading the plan to implement from {inputs.plan_file}")
+        with input_errors_as_failure("plan file"):
+            plan = plan_from_file(inputs.plan_file, instance, solver_config(solver))
     landscape = render_landscape(instance, plan)
     metadata: dict[str, Any] = landscape_metadata(landscape)
     road = build_roadmap(instance, plan, _settings(cost_model.cost_file))
