@@ -32,6 +32,7 @@ Reading rules worth knowing:
   `mining` keys of `pipelines.read.LogOptions` (`object_type`, `query`, `column_map`).
 - Keys of the transition roadmap (`optimize.roadmap`): `study.transition.dual_running_share`
   (default 0.5), `study.transition.max_parallel`, `study.transition.budget_per_year`,
+  `study.transition.fte_cap` (FTE in transition at once; default `study.transition_fte_cap`),
   `offers[].transition_quarters` (whole quarters ≥ 1, default 1) and `processes[].not_before`
   (the earliest start quarter, a whole number ≥ 0, default 0).
 - `offers.csv` beside the YAML (comma-separated, UTF-8, header row) adds offers with the
@@ -128,6 +129,7 @@ class Transition(_Strict):
     dual_running_share: Rate = 0.5  # of the plan run-rate paid on top during a transition
     max_parallel: Annotated[int, Field(ge=0)] | None = None  # processes in transition at once
     budget_per_year: Money | None = None  # one-time spend per study year
+    fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None  # FTE moving at once
 
 
 class Study(_Strict):

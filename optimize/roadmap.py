@@ -769,6 +769,9 @@ class TransitionSettings:
         dual_running_share: `study.transition.dual_running_share` (default 0.5).
         max_parallel: `study.transition.max_parallel`; None = unlimited.
         budget_per_year: `study.transition.budget_per_year` (currency units); None = none.
+        fte_cap: `study.transition.fte_cap`, FTE in transition at once; None = the sourcing
+            model's `study.transition_fte_cap` (a cap on all FTE moved, so it never binds
+            per quarter for a plan that respects it).
     """
 
     durations: Mapping[tuple[str, str], int] = field(default_factory=dict)
@@ -776,6 +779,7 @@ class TransitionSettings:
     dual_running_share: float = 0.5
     max_parallel: int | None = None
     budget_per_year: float | None = None
+    fte_cap: float | None = None
 
 
 def transition_settings(costs: CostFile) -> TransitionSettings:
@@ -787,6 +791,7 @@ def transition_settings(costs: CostFile) -> TransitionSettings:
         dual_running_share=t.dual_running_share,
         max_parallel=t.max_parallel,
         budget_per_year=t.budget_per_year,
+        fte_cap=t.fte_cap,
     )
 
 
@@ -909,7 +914,9 @@ def build_roadmap(
         discount_rate=exact(study.discount_rate),
         dual_running_bp=round_half_up(exact(settings.dual_running_share) * BP),
         max_parallel=settings.max_parallel,
-        fte_cap_centi=study.transition_fte_cap_centi,
+        fte_cap_centi=study.transition_fte_cap_centi
+        if settings.fte_cap is None
+        else round_half_up(exact(settings.fte_cap) * 100),
         budget_cents=None if budget is None else round_half_up(exact(budget) * 100),
         together=tuple(together),
         fixed_cents=fixed,

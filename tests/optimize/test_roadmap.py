@@ -391,3 +391,14 @@ def test_fte_cap_below_one_move_is_explained() -> None:
     result = solve_roadmap(RoadmapInstance(moves=moves, horizon_years=1, fte_cap_centi=300))
     assert result.constraints == ("fte_cap",)
     assert result.explanation == ("at most 3.0 FTE in transition at once (B alone moves 3.5)",)
+
+
+def test_fte_cap_per_quarter_acts_like_capacity_one_on_r1() -> None:
+    # FTE 3.13 / 2.5 / 3.13 / 1.25 under a cap of 3.2 per quarter: no two moves fit together,
+    # so the optimum is R1's with max_parallel 1.
+    inst = _r1({"max_parallel: 1": "fte_cap: 3.2"})
+    assert inst.max_parallel is None
+    assert inst.fte_cap_centi == 320
+    result = solve_roadmap(inst)
+    assert result.starts == {"P1": 2, "P2": 0, "P3": 4, "P4": 3}
+    assert result.npv_cents == 379_089_915
