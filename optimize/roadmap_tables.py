@@ -119,7 +119,11 @@ def roadmap_table(inst: RoadmapInstance, result: RoadmapResult) -> pl.DataFrame:
 
 
 def summary_table(inst: RoadmapInstance, result: RoadmapResult) -> pl.DataFrame:
-    """`roadmap_summary.csv`: one row with the status, the three NPVs and the payback."""
+    """`roadmap_summary.csv`: one row with the status, the three NPVs and the payback.
+
+    No solver time: the results of two runs on the same inputs are the same files (the time is
+    in the asset's metadata).
+    """
     f = figures(inst, result)
     saving = None if f.npv_cents is None else f.npv_status_quo_cents - f.npv_cents
     row = {
@@ -134,7 +138,6 @@ def summary_table(inst: RoadmapInstance, result: RoadmapResult) -> pl.DataFrame:
         "moving_processes": len(inst.moves),
         "max_parallel": inst.max_parallel,
         "gap": result.gap,
-        "solver_seconds": round(result.seconds, 3),
         "conflicting_rules": "; ".join(result.explanation) or None,
     }
     return pl.DataFrame(
@@ -151,7 +154,6 @@ def summary_table(inst: RoadmapInstance, result: RoadmapResult) -> pl.DataFrame:
             "moving_processes": pl.Int64,
             "max_parallel": pl.Int64,
             "gap": pl.Float64,
-            "solver_seconds": pl.Float64,
             "conflicting_rules": pl.String,
         },
     )
