@@ -23,8 +23,7 @@ def test_bad_plan_file_lists_every_problem_with_its_line(tmp_path: Path) -> None
     with pytest.raises(InputError) as info:
         read_plan_file(path, _instance("R1.yaml"))
     assert [str(p) for p in info.value.problems] == [
-        f"error: {path}:3: process: unknown process 'P9'; known: P1, P2, P3, "
-        "P4 — fix the spelling",
+        f"error: {path}:3: process: unknown process 'P9'; known: P1, P2, P3, P4 — fix the spelling",
         f"error: {path}:4: decision: unknown provider 'B'; known: in_house, A — fix the spelling",
         f"error: {path}:5: process: 'P1' is listed twice (first on line 2); keep one row",
         f"error: {path}:7: decision: unknown provider 'a'; did you mean 'A'? known: in_house, A — "
