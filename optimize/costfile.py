@@ -37,8 +37,9 @@ Reading rules worth knowing:
   (the earliest start quarter, a whole number ≥ 0, default 0).
 - `offers.csv` beside the YAML (comma-separated, UTF-8, header row) adds offers with the
   columns `process, provider, price_per_case, fixed_per_year, transition_cost,
-  sla_throughput_hours, it, risk_per_year` (`it` written `ERP=access;OCR=takeover`; empty
-  cells take the defaults). Its problems are reported with the CSV line number.
+  sla_throughput_hours, it, risk_per_year, transition_quarters` (`it` written
+  `ERP=access;OCR=takeover`; empty cells take the defaults). Its problems are reported with the
+  CSV line number.
 """
 
 import csv
@@ -1112,6 +1113,7 @@ CSV_COLUMNS = (
     "sla_throughput_hours",
     "it",
     "risk_per_year",
+    "transition_quarters",
 )
 _CSV_REQUIRED = ("process", "provider", "price_per_case")
 _CSV_TEXT = ("process", "provider")
@@ -1138,6 +1140,8 @@ def _csv_value(column: str, cell: str, report: _Reporter) -> Any:
                 continue
             modes[system.strip()] = mode.strip()
         return modes
+    if column == "transition_quarters" and re.fullmatch(r"[-+]?[0-9]+", cell):
+        return int(cell)  # a whole number of quarters (pydantic refuses 2.5 and 2.0 alike)
     if _CSV_NUMBER.match(cell):
         return float(cell)  # nan/inf included: pydantic rejects them with a clear message
     return cell  # pydantic reports: must be a number — got text '…'

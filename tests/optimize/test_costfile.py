@@ -495,7 +495,7 @@ def test_offers_csv_problems_carry_csv_line_numbers() -> None:
             [
                 "1: price_per_cse: unknown column; did you mean 'price_per_case'? columns: "
                 "process, provider, price_per_case, fixed_per_year, transition_cost, "
-                "sla_throughput_hours, it, risk_per_year",
+                "sla_throughput_hours, it, risk_per_year, transition_quarters",
                 "1: price_per_case: required column is missing; add it to the header row",
             ],
         ),
@@ -526,7 +526,7 @@ def test_offers_csv_problems_carry_csv_line_numbers() -> None:
             "",
             [
                 "1: is empty; give a header row: process,provider,price_per_case,fixed_per_year,"
-                "transition_cost,sla_throughput_hours,it,risk_per_year"
+                "transition_cost,sla_throughput_hours,it,risk_per_year,transition_quarters"
             ],
         ),
     ],

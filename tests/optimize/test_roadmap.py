@@ -402,3 +402,24 @@ def test_fte_cap_per_quarter_acts_like_capacity_one_on_r1() -> None:
     result = solve_roadmap(inst)
     assert result.starts == {"P1": 2, "P2": 0, "P3": 4, "P4": 3}
     assert result.npv_cents == 379_089_915
+
+
+def test_offers_csv_carries_transition_quarters(tmp_path: Path) -> None:
+    text = (COSTS / "R1.yaml").read_text()
+    head, _ = text.split("offers:\n")
+    (tmp_path / "costs.yaml").write_text(head)
+    (tmp_path / "offers.csv").write_text(
+        "process,provider,price_per_case,transition_cost,transition_quarters\n"
+        "P1,A,25,100000,1\nP2,A,20,50000,2\nP3,A,25,20000,3\nP4,A,22,10000,\n"
+    )
+    settings_ = transition_settings(load_costs(tmp_path / "costs.yaml"))
+    assert settings_.durations == {("P1", "A"): 1, ("P2", "A"): 2, ("P3", "A"): 3, ("P4", "A"): 1}
+    (tmp_path / "offers.csv").write_text(
+        "process,provider,price_per_case,transition_quarters\nP1,A,25,2.5\n"
+    )
+    with pytest.raises(InputError) as info:
+        load_costs(tmp_path / "costs.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        f"error: {tmp_path / 'offers.csv'}:2: transition_quarters: must be a whole number of "
+        "quarters — got a number 2.5; a transition lasts a whole number of quarters, at least 1"
+    ]
