@@ -21,7 +21,7 @@ GROUPS = {
     "csv_exports": "exports",
     "report": "exports",
 }
-"""SPEC §8's asset keys and groups, and the transition roadmap (issue 16)."""
+"""The asset keys and groups of the product contract, and the transition roadmap (issue 16)."""
 
 STEERING = {
     "monthly_event_log": "steering",
