@@ -27,6 +27,11 @@ EXIT_INFEASIBLE = 3
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Silences Dagster's console logger in CLI runs; the run log stays in the instance."""
 
+PLAN_HELP = (
+    "CSV with columns process,decision (e.g. an edited sourcing_plan.csv): the transition "
+    "roadmap implements this plan instead of the optimum"
+)
+
 
 # --------------------------------------------------------------------------- set-up
 
@@ -132,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_args(run, required=True)
     run.add_argument("--costs", required=True, metavar="FILE", help="cost/offer file (YAML)")
     run.add_argument("--out", default="results", metavar="DIR")
+    run.add_argument("--plan", metavar="FILE", help=PLAN_HELP)
     _add_solver_args(run)
 
     mine = sub.add_parser("mine", help="ingestion, discovery and KPIs only")
@@ -143,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--mined", metavar="DIR", help="output folder of `bpo mine`")
     optimize.add_argument("--costs", required=True, metavar="FILE")
     optimize.add_argument("--out", default="results", metavar="DIR")
+    optimize.add_argument("--plan", metavar="FILE", help=PLAN_HELP)
     _add_solver_args(optimize)
 
     validate = sub.add_parser("validate", help="check inputs and list every problem")
@@ -207,6 +214,7 @@ def _log_inputs(args: argparse.Namespace) -> dict[str, Any]:
 def _assets(command: str) -> list[Any]:
     from dagster_project import definitions as d  # noqa: PLC0415
     from dagster_project.defs import checks, exports, ingestion, mining, optimization  # noqa: PLC0415
+    from dagster_project.defs.roadmap import roadmap  # noqa: PLC0415
     from dagster_project.defs.uncertainty import uncertainty_asset  # noqa: PLC0415
 
     if command in ("run", "demo"):
@@ -228,7 +236,8 @@ def _assets(command: str) -> list[Any]:
         optimization.sensitivity,
         optimization.pareto_front,
         uncertainty_asset(history=False),
-        *exports.export_assets(mining=False, optimization=True, uncertainty=True),
+        roadmap,
+        *exports.export_assets(mining=False, optimization=True, uncertainty=True, roadmap=True),
         checks.cost_model_valid,
         checks.plan_feasible,
     ]
@@ -342,6 +351,9 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     plan = values.get("sourcing_plan")
     if plan is not None and plan.explanation is not None:
         return _infeasible(values, plan, out)
+    road = values.get("roadmap")
+    if road is not None and road.infeasible:
+        return _roadmap_infeasible(values, road, out)
     if not result.success:
         for line in _failure_lines(result) or ["error: the run failed"]:
             print(line, file=sys.stderr)
@@ -395,6 +407,19 @@ def _infeasible(values: dict[str, Any], plan: Any, out: Path) -> int:
     return EXIT_INFEASIBLE
 
 
+def _roadmap_infeasible(values: dict[str, Any], road: Any, out: Path) -> int:
+    """Exit 3: the plan exists but its moves cannot be scheduled under the roadmap's rules."""
+    from dagster_project.defs.exports import build_report_data, results_files  # noqa: PLC0415
+    from dagster_project.exports import publish  # noqa: PLC0415
+    from dagster_project.report import render_report  # noqa: PLC0415
+
+    print(road.result.text(), end="")
+    report = render_report(build_report_data(values))
+    publish(out, results_files(values, report))
+    print(f"written: {out / 'infeasibility.txt'}")
+    return EXIT_INFEASIBLE
+
+
 def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, run_id: str) -> None:
     import polars as pl  # noqa: PLC0415
 
@@ -428,6 +453,7 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
             from optimize.uncertainty import summary_line  # noqa: PLC0415
 
             print(f"  {summary_line(risk.summary)}")
+        _roadmap_summary(out, currency)
     elif kpis_csv.exists():
         kpis = pl.read_csv(kpis_csv)
         log = values.get("event_log")
@@ -439,6 +465,29 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
         else:
             print(f"  {kpis.height} processes")
     print(f"results: {out}" + ("  (open report.html)" if (out / "report.html").exists() else ""))
+
+
+def _roadmap_summary(out: Path, currency: str) -> None:
+    """One line on the transition roadmap, when the run wrote one."""
+    import polars as pl  # noqa: PLC0415
+
+    from dagster_project.report import money  # noqa: PLC0415
+    from optimize.roadmap_tables import quarter_label  # noqa: PLC0415
+
+    path = out / "roadmap_summary.csv"
+    if not path.exists():
+        return
+    row = pl.read_csv(path).row(0, named=True)
+    payback = row["payback_quarter"]
+    when = (
+        "no payback within the horizon"
+        if payback is None
+        else f"payback in {quarter_label(payback)}"
+    )
+    print(
+        f"  roadmap ({row['status']}): {row['moving_processes']} move(s) over "
+        f"{row['quarters']} quarters, NPV saving {money(row['npv_saving'], currency)}, {when}"
+    )
 
 
 def _saving(values: dict[str, Any]) -> float:
@@ -545,10 +594,14 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         return run_pipeline("demo", args, demo_cases=args.cases, demo_seed=args.seed)
     if command == "run":
-        return run_pipeline("run", args, cost_file=args.costs, **_log_inputs(args))
+        return run_pipeline(
+            "run", args, cost_file=args.costs, plan_file=args.plan, **_log_inputs(args)
+        )
     if command == "mine":
         return run_pipeline("mine", args, cost_file=args.costs, **_log_inputs(args))
-    return run_pipeline("optimize", args, cost_file=args.costs, mined_folder=args.mined)
+    return run_pipeline(
+        "optimize", args, cost_file=args.costs, mined_folder=args.mined, plan_file=args.plan
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from dagster_project.defs.optimization import (
     sourcing_plan,
 )
 from dagster_project.defs.resources import build_resources
+from dagster_project.defs.roadmap import roadmap
 from dagster_project.defs.steering import (
     conformance_asset,
     drift,
@@ -42,11 +43,12 @@ ASSETS = [
     break_even,
     sensitivity,
     pareto_front,
+    roadmap,
     kpi_history,
     drift,
     conformance_asset,
     uncertainty_asset(history=True),
-    *export_assets(mining=True, optimization=True, steering=True, uncertainty=True),
+    *export_assets(mining=True, optimization=True, steering=True, uncertainty=True, roadmap=True),
 ]
 """Every asset of the pipeline, in data-flow order (all but the monthly partitions)."""
 

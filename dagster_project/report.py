@@ -10,6 +10,7 @@ import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -122,6 +123,8 @@ class ReportData:
         plan_changes: `plan_changes.csv`: what differs from the previous run's plan.
         conformance: `conformance.csv`: deviations from the documented processes.
         model_pairs: Documented and discovered model of each process with a reference model.
+        roadmap: The transition roadmap and the landscape before/after
+            (`dagster_project.roadmap_report.RoadmapSection`), or None.
     """
 
     title: str
@@ -146,6 +149,7 @@ class ReportData:
     conformance: pl.DataFrame | None = None
     model_pairs: tuple[ModelPair, ...] = ()
     uncertainty: UncertaintyView | None = None
+    roadmap: Any = None
 
 
 def money(value: float | None, currency: str = "EUR", digits: int = 0) -> str:
@@ -642,6 +646,15 @@ def _steering_sections(data: ReportData) -> list[str]:
     return out
 
 
+def _roadmap_sections(data: ReportData) -> list[str]:
+    """The transition roadmap and the landscape before/after, when the data has them."""
+    if data.roadmap is None:
+        return []
+    from dagster_project.roadmap_report import roadmap_html  # noqa: PLC0415 - it imports this
+
+    return roadmap_html(data.roadmap, data.currency)
+
+
 # --------------------------------------------------------------------------- tables
 
 
@@ -817,6 +830,7 @@ def render_report(data: ReportData) -> str:
             "plan is both cheaper and less risky.</p>"
             f"{pareto_svg(data.pareto, cur)}</section>"
         )
+    body.extend(_roadmap_sections(data))
     for title, frame in (("IT systems", data.systems), ("Providers", data.providers)):
         if frame is not None and not frame.is_empty():
             body.append(f"<section><h2>{title}</h2>{table_html(frame, cur)}</section>")

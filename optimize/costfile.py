@@ -31,10 +31,16 @@ Reading rules worth knowing:
   `providers[].max_volume_share` (C8: θ_v, a fraction), `providers[].capacity.fte`, and the
   `mining` keys of `pipelines.read.LogOptions` (`object_type`, `query`, `column_map`,
   `activity_classifier`).
+- Keys of the transition roadmap (`optimize.roadmap`): `study.transition.dual_running_share`
+  (default 0.5), `study.transition.max_parallel`, `study.transition.budget_per_year`,
+  `study.transition.fte_cap` (FTE in transition at once; default `study.transition_fte_cap`),
+  `offers[].transition_quarters` (whole quarters ≥ 1, default 1) and `processes[].not_before`
+  (the earliest start quarter, a whole number ≥ 0, default 0).
 - `offers.csv` beside the YAML (comma-separated, UTF-8, header row) adds offers with the
   columns `process, provider, price_per_case, fixed_per_year, transition_cost,
-  sla_throughput_hours, it, risk_per_year` (`it` written `ERP=access;OCR=takeover`; empty
-  cells take the defaults). Its problems are reported with the CSV line number.
+  sla_throughput_hours, it, risk_per_year, transition_quarters` (`it` written
+  `ERP=access;OCR=takeover`; empty cells take the defaults). Its problems are reported with the
+  CSV line number.
 """
 
 import csv
@@ -145,6 +151,15 @@ class Uncertainty(_Strict):
     ranges: UncertaintyRanges = UncertaintyRanges()
 
 
+class Transition(_Strict):
+    """How the plan is implemented quarter by quarter (the transition roadmap)."""
+
+    dual_running_share: Rate = 0.5  # of the plan run-rate paid on top during a transition
+    max_parallel: Annotated[int, Field(ge=0)] | None = None  # processes in transition at once
+    budget_per_year: Money | None = None  # one-time spend per study year
+    fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None  # FTE moving at once
+
+
 class Study(_Strict):
     """Study-wide parameters (MODEL.md §4, §5 C4/C13)."""
 
@@ -160,6 +175,7 @@ class Study(_Strict):
     keep_together_threshold: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
     risk: RiskSettings = RiskSettings()
     uncertainty: Uncertainty | None = None
+    transition: Transition = Transition()
 
 
 class Mining(_Strict):
@@ -268,6 +284,7 @@ class Process(_Strict):
     retained_share: Rate = 0.0
     override: Override = Override()
     reference_model: str | None = None  # the documented process: .bpmn or .pnml file
+    not_before: Annotated[int, Field(ge=0)] = 0  # roadmap: earliest start quarter (0-based)
 
 
 class System(_Strict):
@@ -331,6 +348,7 @@ class Offer(_Strict):
     sla_throughput_hours: PositiveHours | None = None
     it: dict[Id, ItMode] = {}
     risk_per_year: Money = 0.0
+    transition_quarters: Annotated[int, Field(ge=1, le=400)] = 1  # roadmap: quarters of moving
 
 
 class Coupling(_Strict):
@@ -596,6 +614,14 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+_QUARTER_HINTS = {
+    "transition_quarters": "a transition lasts a whole number of quarters, at least 1",
+    "not_before": "give the first quarter the process may start in, counted from 0 "
+    "(0 = the study's first quarter)",
+}
+"""Fix hints of the roadmap's quarter keys (whole numbers of quarters)."""
+
+
 def _describe(error: Any, allowed: Callable[[Loc], list[str]]) -> str:
     """One pydantic error as `what is wrong — got what; how to fix it`."""
     kind = error["type"]
@@ -603,6 +629,12 @@ def _describe(error: Any, allowed: Callable[[Loc], list[str]]) -> str:
     value = error.get("input")
     got = f"got {_show(value)}"
     loc = tuple(error["loc"])
+    quarters = _QUARTER_HINTS.get(str(loc[-1])) if loc else None
+    if quarters is not None and kind in {"greater_than_equal", "less_than_equal"}:
+        op, bound = ("≥", ctx.get("ge")) if kind == "greater_than_equal" else ("≤", ctx.get("le"))
+        return f"must be {op} {_num(bound)} — {got}; {quarters}"
+    if quarters is not None and kind in {"int_type", "int_parsing", "int_from_float"}:
+        return f"must be a whole number of quarters — got {_got(value)}; {quarters}"
     if kind == "missing":
         return "required key is missing; add it"
     if kind == "extra_forbidden":
@@ -1185,6 +1217,7 @@ CSV_COLUMNS = (
     "sla_throughput_hours",
     "it",
     "risk_per_year",
+    "transition_quarters",
 )
 _CSV_REQUIRED = ("process", "provider", "price_per_case")
 _CSV_TEXT = ("process", "provider")
@@ -1211,6 +1244,8 @@ def _csv_value(column: str, cell: str, report: _Reporter) -> Any:
                 continue
             modes[system.strip()] = mode.strip()
         return modes
+    if column == "transition_quarters" and re.fullmatch(r"[-+]?[0-9]+", cell):
+        return int(cell)  # a whole number of quarters (pydantic refuses 2.5 and 2.0 alike)
     if _CSV_NUMBER.match(cell):
         return float(cell)  # nan/inf included: pydantic rejects them with a clear message
     return cell  # pydantic reports: must be a number — got text '…'

@@ -763,6 +763,7 @@ def cost_file(cases: int = _BASE_CASES) -> dict[str, Any]:
             "sla_throughput_hours": sla,
             "it": dict(it),
             "risk_per_year": _scaled(risk, f),
+            "transition_quarters": TRANSITION_QUARTERS.get(proc, 1),
         }
         for proc, prov, price, fixed, transition, sla, it, risk in OFFERS
     ]
@@ -780,6 +781,7 @@ def cost_file(cases: int = _BASE_CASES) -> dict[str, Any]:
             "inhouse_fte_cap": None,
             "keep_together_threshold": None,
             "risk": {"mode": "constraint", "budget_per_year": _scaled(120_000, f)},
+            "transition": {"dual_running_share": 0.5, "max_parallel": 2},
         },
         "mining": {
             "process_attribute": "process",
@@ -805,6 +807,16 @@ def cost_file(cases: int = _BASE_CASES) -> dict[str, Any]:
         "providers": providers,
         "offers": offers,
     }
+
+
+TRANSITION_QUARTERS = {
+    "customer_service": 3,
+    "it_service_desk": 2,
+    "accounts_payable": 2,
+    "payroll": 2,
+    "claims_handling": 2,
+}
+"""Quarters a move of the process takes (the roadmap's `offers[].transition_quarters`; else 1)."""
 
 
 def costs_yaml(cases: int = _BASE_CASES) -> str:

@@ -20,6 +20,7 @@ from dagster_project.defs.io import stored_file
 from dagster_project.defs.mining import MINED_KEYS, ProcessModels
 from dagster_project.defs.optimization import CostModel, SourcingPlan
 from dagster_project.defs.resources import BpoOutput, Progress
+from dagster_project.defs.roadmap import roadmap_files, roadmap_section
 from dagster_project.defs.steering import ConformanceReport, model_pairs
 from dagster_project.exports import FileContent, publish
 from dagster_project.report import (
@@ -272,6 +273,7 @@ def build_report_data(
         "conformance": _conformance_table(values),
         "model_pairs": tuple(ModelPair(p, ref, mined) for p, ref, mined in pairs),
         "uncertainty": uncertainty_view(values),
+        "roadmap": roadmap_section(values),
     }
     return ReportData(
         title=title,
@@ -319,6 +321,7 @@ def results_files(
     plan: SourcingPlan | None = values.get("sourcing_plan")
     if plan is not None and plan.explanation is not None:
         files["infeasibility.txt"] = plan.explanation.text()
+    files |= roadmap_files(values)
     if report_html is not None:
         files["report.html"] = report_html
     return files
@@ -329,12 +332,13 @@ def export_assets(
     optimization: bool = True,
     steering: bool = False,
     uncertainty: bool = False,
+    roadmap: bool = False,
 ) -> list[dg.AssetsDefinition]:
     """The `report` and `csv_exports` assets over the chosen parts of the pipeline.
 
     With `steering` (the code location's full pipeline) they also read `kpi_history`, `drift`
-    and `conformance` (needs `mining`); with `uncertainty` the `uncertainty` asset (needs
-    `optimization`).
+    and `conformance` (needs `mining`); with `uncertainty` the `uncertainty` asset and with
+    `roadmap` the `roadmap` asset (both need `optimization`).
     """
     names: list[str] = []
     if mining:
@@ -347,6 +351,8 @@ def export_assets(
         names += list(STEERING_KEYS)
     if uncertainty and optimization:
         names += ["uncertainty"]
+    if roadmap and optimization:
+        names += ["roadmap"]
     ins = {name: dg.AssetIn(name) for name in names}
 
     @dg.asset(name="report", group_name="exports", ins=ins, kinds={"html"})

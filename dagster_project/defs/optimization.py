@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import try_load_costs
+from dagster_project.defs.landscape import landscape_metadata, render_landscape
 from dagster_project.defs.mining import mined
 from dagster_project.defs.resources import BpoInputs, Progress, SolverSettings
 from dagster_project.defs.tables import table_metadata
@@ -180,6 +181,7 @@ def sourcing_plan(
         metadata["providers_table"] = table_metadata(
             report_tables.providers_table(instance, evaluation)
         )
+        metadata |= landscape_metadata(render_landscape(instance, result.plan))
     elif status == "infeasible":
         progress.step(context, "the model is infeasible: finding the conflicting rules")
         explanation = explain_infeasibility(instance, time_limit_s=solver.time_limit_seconds)

@@ -75,6 +75,7 @@ class BpoInputs(dg.ConfigurableResource):
     demo_seed: int = 7
     discovery_steps: Literal["per_process", "single"] = "per_process"
     one_process: bool = False
+    plan_file: str | None = None  # the roadmap implements this plan (CSV) instead of the optimum
 
     def log_sources(self, instance_root: str | Path) -> list[str]:
         """The configured log sources, or the demo company's log."""
@@ -142,7 +143,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
     `BPO_LOGS` (sources separated by the OS path separator), `BPO_COSTS`, `BPO_MINED`,
     `BPO_OBJECT_TYPE`, `BPO_QUERY`, `BPO_TIMEZONE` (naive timestamps), `BPO_OUT`,
     `BPO_INBOX`, `BPO_SOLVER_SECONDS`, `BPO_SOLVER_WORKERS`, `BPO_DEMO_CASES`,
-    `BPO_DISCOVERY_STEPS` (`per_process` or `single`).
+    `BPO_DISCOVERY_STEPS` (`per_process` or `single`), `BPO_PLAN` (the roadmap's plan file).
     """
     from dagster_project.defs.io import ParquetPickleIOManager  # noqa: PLC0415 (cycle-free)
 
@@ -157,6 +158,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
         timezone=env_or("BPO_LOG_TIMEZONE"),
         cost_file=env_or("BPO_COSTS"),
         mined_folder=env_or("BPO_MINED"),
+        plan_file=env_or("BPO_PLAN"),
         demo_cases=int(_env("BPO_DEMO_CASES") or 30_000),
         discovery_steps=_env("BPO_DISCOVERY_STEPS") or "per_process",
     )

@@ -18,12 +18,18 @@ def test_report_renders_its_charts(browser, demo_home: Path, artifacts: Path) ->
         "Array.from(document.querySelectorAll('svg.chart'))"
         ".map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })"
     )
-    assert len(sizes) == 4  # waterfall, tornado, Pareto, KPI history
+    assert len(sizes) == 5  # waterfall, tornado, Pareto, cumulative saving, KPI history
     assert all(w > 300 and h > 150 for w, h in sizes)
     maps = page.evaluate(
-        "Array.from(document.querySelectorAll('figure.map img')).map(i => i.naturalWidth)"
+        "Array.from(document.querySelectorAll('figure.map img')).map(i => [i.alt, i.naturalWidth])"
     )
-    assert len(maps) == 9 and all(w > 0 for w in maps)
+    # 9 process maps, the roadmap's Gantt chart and the landscape before and after.
+    assert len(maps) == 12 and all(w > 0 for _, w in maps)
+    assert {alt for alt, _ in maps} >= {
+        "roadmap Gantt chart",
+        "process landscape before: the status quo",
+        "process landscape after: the plan",
+    }
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     page.screenshot(path=str(artifacts / "report.png"), full_page=True)
     page.emulate_media(media="print")

@@ -17,10 +17,11 @@ GROUPS = {
     "break_even": "optimization",
     "sensitivity": "optimization",
     "pareto_front": "optimization",
+    "roadmap": "optimization",
     "csv_exports": "exports",
     "report": "exports",
 }
-"""SPEC §8's asset keys and groups, unchanged."""
+"""The asset keys and groups of the product contract, and the transition roadmap (issue 16)."""
 
 STEERING = {
     "monthly_event_log": "steering",
@@ -77,6 +78,8 @@ def test_dependencies_follow_the_data_flow() -> None:
     assert parents("cost_model") == {"process_kpis", "activity_stats", "handovers", "system_usage"}
     assert parents("sourcing_plan") == {"cost_model"}
     assert parents("pareto_front") == {"cost_model", "sourcing_plan"}
+    assert parents("roadmap") == {"cost_model", "sourcing_plan"}
+    assert "roadmap" in parents("csv_exports") & parents("report")
     assert "report" in parents("csv_exports")
     assert parents("monthly_event_log") == {"event_log"}
     assert parents("monthly_kpis") == {"monthly_event_log"}
@@ -98,7 +101,7 @@ def test_job_schedule_and_sensor() -> None:
     reoptimize = defs.resolve_job_def("reoptimize")
     assert {k.to_user_string() for k in reoptimize.asset_layer.selected_asset_keys} == {
         "cost_model", "sourcing_plan", "break_even", "sensitivity", "pareto_front",
-        "report", "csv_exports", "uncertainty",
+        "roadmap", "report", "csv_exports", "uncertainty",
     }  # fmt: skip
     assert defs.resolve_sensor_def("kpis_or_costs_changed").job_name == "reoptimize"
     schedule = defs.resolve_schedule_def("monthly_sourcing_review")

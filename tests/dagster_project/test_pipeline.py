@@ -101,3 +101,17 @@ def test_materialize_everything_on_a_small_demo_company(
     assert len(numbers["plan_table"].records) == 9
     kpi_event = instance.get_latest_materialization_event(dg.AssetKey("process_kpis"))
     assert len(kpi_event.asset_materialization.metadata["table"].records) == 9
+    # The transition roadmap (issue 16): its files, one to-be collaboration per outsourced
+    # process (read back by pm4py), and the landscapes.
+    outsourced = plan_csv.filter(pl.col("decision") != "in_house")["process"].to_list()
+    roadmap = pl.read_csv(out / "roadmap.csv")
+    assert sorted(roadmap["process"].to_list()) == sorted(outsourced)
+    assert pl.read_csv(out / "roadmap_summary.csv")["status"].to_list() == ["optimal"]
+    assert pl.read_csv(out / "roadmap_cashflow.csv").height == 20
+    import pm4py
+
+    for process in outsourced:
+        model = pm4py.read_bpmn(str(out / "models" / f"{process}_to_be.bpmn"))
+        kinds = {type(n).__name__ for n in model.get_nodes()}
+        assert {"Participant", "SendTask", "Collaboration"} <= kinds, process
+    assert {"landscape_before.svg", "landscape_after.png"} <= set(models)

@@ -189,7 +189,7 @@ CATALOGUE = [
             "12: offers[0].price_per_case: required key is missing; add it",
             "12: offers[0].price_per_cse: unknown key; did you mean 'price_per_case'? allowed "
             "keys here: process, provider, price_per_case, fixed_per_year, transition_cost, "
-            "sla_throughput_hours, it, risk_per_year",
+            "sla_throughput_hours, it, risk_per_year, transition_quarters",
         ],
     ),
     (
@@ -449,7 +449,8 @@ def test_all_problems_of_a_file_are_listed_in_line_order() -> None:
             "    ovverride: {}\n",
             "5: processes[0].ovverride: unknown key; did you mean 'override'? allowed keys here: "
             "id, core, data_class, throughput_target_hours, calibration_factor, "
-            "other_avoidable_cost_per_year, retained_share, override, reference_model",
+            "other_avoidable_cost_per_year, retained_share, override, reference_model, "
+            "not_before",
         ),
         (
             "schema_version: 1\nprocesses:\n  - {id: P, other_avoidable_cost_per_year: 2e12}\n",
@@ -521,6 +522,7 @@ def test_offers_csv_beside_the_yaml_is_merged(tmp_path: Path) -> None:
         "sla_throughput_hours": 48.0,
         "it": {"ERP": "access", "OCR": "takeover"},
         "risk_per_year": 15000.0,
+        "transition_quarters": 1,
     }
     assert (second.process, second.price_per_case, second.it, second.fixed_per_year) == (
         "P2",
@@ -553,7 +555,7 @@ def test_offers_csv_problems_carry_csv_line_numbers() -> None:
             [
                 "1: price_per_cse: unknown column; did you mean 'price_per_case'? columns: "
                 "process, provider, price_per_case, fixed_per_year, transition_cost, "
-                "sla_throughput_hours, it, risk_per_year",
+                "sla_throughput_hours, it, risk_per_year, transition_quarters",
                 "1: price_per_case: required column is missing; add it to the header row",
             ],
         ),
@@ -584,7 +586,7 @@ def test_offers_csv_problems_carry_csv_line_numbers() -> None:
             "",
             [
                 "1: is empty; give a header row: process,provider,price_per_case,fixed_per_year,"
-                "transition_cost,sla_throughput_hours,it,risk_per_year"
+                "transition_cost,sla_throughput_hours,it,risk_per_year,transition_quarters"
             ],
         ),
     ],
