@@ -1,4 +1,4 @@
-"""Turn a raw table read from any source into the normalized event log of SPEC §4.
+"""Turn a raw table read from any source into the normalized event log of docs/event-log.md.
 
 Every reader (XES, CSV, Parquet, OCEL, SQL) hands its raw frame — source column names, source
 types — to `normalize`, which matches the columns, parses timestamps into UTC, pairs lifecycle
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipelines import exclusions
 from pipelines.errors import InputError, Problem
 from pipelines.schema import (
     ACTIVITY,
@@ -444,9 +445,10 @@ def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
     for target in REQUIRED_SOURCE:
         _check_not_null(frame, target, label[target], settings)
     if settings.exclude_resources and RESOURCE in frame.columns:
-        frame = frame.filter(
-            ~pl.col(RESOURCE).is_in(list(settings.exclude_resources)).fill_null(False)
-        )
+        dropped = pl.col(RESOURCE).is_in(list(settings.exclude_resources)).fill_null(False)
+        counts = frame.filter(dropped).group_by(RESOURCE).len()
+        exclusions.record(settings.source, dict(counts.iter_rows()))
+        frame = frame.filter(~dropped)
     if LIFECYCLE in frame.columns:
         frame = pair_lifecycle(frame)
     else:

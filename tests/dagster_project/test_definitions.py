@@ -1,4 +1,4 @@
-"""The code location loads and names what SPEC §8 names."""
+"""The code location loads and names what the README's Dagster section names."""
 
 import dagster as dg
 
@@ -20,7 +20,7 @@ GROUPS = {
     "csv_exports": "exports",
     "report": "exports",
 }
-"""SPEC §8's asset keys and groups, unchanged."""
+"""The asset keys and groups the README names, unchanged."""
 
 STEERING = {
     "monthly_event_log": "steering",
