@@ -303,10 +303,18 @@ def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     if command != "optimize":
         discovery_pool.start()
     try:
-        return _run_pipeline(command, args, **inputs)
+        code = _run_pipeline(command, args, **inputs)
     finally:
         discovery_pool.stop()
         cancel_prefetches()
+    if code == EXIT_OK and _DONE:
+        # Last, once the workers are stopped: the command's whole wall time.
+        print(f"bpo {command}: done in {time.perf_counter() - STARTED:.1f} s ({_DONE.pop()})")
+    return code
+
+
+_DONE: list[str] = []
+"""The Dagster run of a successful command, for its closing "done in" line."""
 
 
 def _open_instance(dg: Any, home: Path) -> Any:
@@ -366,7 +374,7 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         )
         return EXIT_FAILED
     _print_warnings(values, inputs)
-    _summary(command, values, out, time.perf_counter() - STARTED, result.run_id)
+    _summary(command, values, out, result.run_id)
     return EXIT_OK
 
 
@@ -399,13 +407,13 @@ def _infeasible(values: dict[str, Any], plan: Any, out: Path) -> int:
     return EXIT_INFEASIBLE
 
 
-def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, run_id: str) -> None:
+def _summary(command: str, values: dict[str, Any], out: Path, run_id: str) -> None:
     import polars as pl  # noqa: PLC0415
 
     from dagster_project.report import money  # noqa: PLC0415
     from optimize.instance import IN_HOUSE  # noqa: PLC0415
 
-    print(f"bpo {command}: done in {seconds:.1f} s (Dagster run {run_id[:8]})")
+    _DONE[:] = [f"Dagster run {run_id[:8]}"]
     plan_csv = out / "sourcing_plan.csv"
     kpis_csv = out / "process_kpis.csv"
     if plan_csv.exists():
@@ -583,8 +591,8 @@ def preflight(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     out = Path(args.out).absolute()
     print(
-        f"bpo {args.command}: {len(problems)} problem(s) in the inputs; nothing read or "
-        f"written, {out} is unchanged",
+        f"bpo {args.command}: bad input, {len(problems)} problem(s) found before reading; "
+        f"nothing written, {out} is unchanged",
         file=sys.stderr,
     )
     return EXIT_BAD_INPUT

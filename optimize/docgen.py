@@ -254,7 +254,7 @@ def example_of(path: str, example: Any) -> str:
     return ""
 
 
-def keys(example: Any = None) -> list[Key]:
+def cost_file_keys(example: Any = None) -> list[Key]:
     """Every key of the cost file with what the reference says about it.
 
     Args:
@@ -355,7 +355,7 @@ def render(example_text: str | None = None) -> str:
     example = yaml.load(text, Loader=costfile._Loader)
     parts = [_INTRO.format(command=COMMAND, example=text, model=MODEL_DOC)]
     by_section: dict[str, list[Key]] = {}
-    for key in keys(example):
+    for key in cost_file_keys(example):
         by_section.setdefault(_path_parts(key.path)[0], []).append(key)
     for section, entries in by_section.items():
         top = entries[0]
