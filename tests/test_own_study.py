@@ -110,7 +110,8 @@ def test_a_study_from_scratch_on_a_real_log(tmp_path: Path) -> None:
     template = bpo("offers", "template", "--costs", costs, "--mined", mined, "--out", sheet,
                    home=home, cwd=tmp_path)  # fmt: skip
     assert template.returncode == 0, template.stderr
-    rows = list(csv.DictReader(sheet.open(encoding="utf-8")))
+    with sheet.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     assert [(r["process"], r["provider"]) for r in rows] == [
         (p, "provider_1") for p in kpis["process"]
     ]
