@@ -308,13 +308,16 @@ def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         discovery_pool.stop()
         cancel_prefetches()
     if code == EXIT_OK and _DONE:
-        # Last, once the workers are stopped: the command's whole wall time.
-        print(f"bpo {command}: done in {time.perf_counter() - STARTED:.1f} s ({_DONE.pop()})")
+        # Once the workers are stopped: the command's whole wall time; then where the files are.
+        run, results = _DONE
+        _DONE.clear()
+        print(f"bpo {command}: done in {time.perf_counter() - STARTED:.1f} s ({run})")
+        print(results)
     return code
 
 
 _DONE: list[str] = []
-"""The Dagster run of a successful command, for its closing "done in" line."""
+"""The Dagster run and the results line of a successful command, printed last."""
 
 
 def _open_instance(dg: Any, home: Path) -> Any:
@@ -413,7 +416,6 @@ def _summary(command: str, values: dict[str, Any], out: Path, run_id: str) -> No
     from dagster_project.report import money  # noqa: PLC0415
     from optimize.instance import IN_HOUSE  # noqa: PLC0415
 
-    _DONE[:] = [f"Dagster run {run_id[:8]}"]
     plan_csv = out / "sourcing_plan.csv"
     kpis_csv = out / "process_kpis.csv"
     if plan_csv.exists():
@@ -445,7 +447,8 @@ def _summary(command: str, values: dict[str, Any], out: Path, run_id: str) -> No
             )
         else:
             print(f"  {kpis.height} processes")
-    print(f"results: {out}" + ("  (open report.html)" if (out / "report.html").exists() else ""))
+    report = "  (open report.html)" if (out / "report.html").exists() else ""
+    _DONE[:] = [f"Dagster run {run_id[:8]}", f"results: {out}{report}"]
 
 
 def _saving(values: dict[str, Any]) -> float:

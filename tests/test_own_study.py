@@ -83,7 +83,7 @@ def test_the_readme_own_study_commands_work_as_written(tmp_path: Path) -> None:
         elapsed = time.perf_counter() - started
         assert done.returncode == 0, f"{line}\n{done.stderr}"
         if "done in" in done.stdout:  # the command's whole wall time, start-up included
-            assert elapsed - 3 <= _done_seconds(done.stdout) <= elapsed  # was 7 s short
+            assert 0.8 * elapsed <= _done_seconds(done.stdout) <= elapsed  # was 7 s of 20 short
     results = tmp_path / "my_study" / "results"
     plan = pl.read_csv(results / "sourcing_plan.csv")
     assert plan.height == 9
