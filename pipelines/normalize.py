@@ -118,6 +118,11 @@ def column_key(name: str) -> str:
     return "".join(ch for ch in name.strip().lower() if ch not in " _-")
 
 
+def _listed(columns: Sequence[str]) -> str:
+    """Column names for a one-line message (a quoted header may hold line breaks)."""
+    return ", ".join(c.replace("\r", "\\r").replace("\n", "\\n") for c in columns)
+
+
 def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[str, str]:
     """Find the source column of each normalized column.
 
@@ -147,7 +152,7 @@ def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[s
                 Problem(
                     settings.source,
                     f"mining.column_map.{target}: column '{column}' is not in the log "
-                    f"(columns: {', '.join(columns)})",
+                    f"(columns: {_listed(columns)})",
                 )
             )
         else:
@@ -188,7 +193,7 @@ def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[s
                 f"missing required column '{target}': looked for "
                 f"{', '.join(repr(s) for s in CANDIDATES[target])} (case, spaces and "
                 f"underscores ignored); map it with mining.column_map.{target} in the cost file "
-                f"(columns present: {', '.join(columns) or 'none'})",
+                f"(columns present: {_listed(columns) or 'none'})",
             )
             for target in missing
         )
