@@ -503,6 +503,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     log = None
     if args.logs:
         inputs = BpoInputs(**{k: v for k, v in _log_inputs(args).items() if v is not None})
+        exclusions.take(list(args.logs))  # forget counts of earlier reads of these sources
         try:
             log = read_logs(args.logs, log_options(inputs, costs))
         except InputError as err:
@@ -511,7 +512,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             cases = log["case_id"].n_unique()
             processes = log["process"].n_unique()
             notes.append(f"ok: {log.height:,} events, {cases:,} cases, {processes} processes")
-            excluded = exclusions.message(exclusions.take())
+            excluded = exclusions.message(exclusions.take(list(args.logs)))
             if excluded:
                 notes.append(f"ok: {excluded}")
             for warning in check_quality(log, ", ".join(args.logs)).warnings:

@@ -57,6 +57,7 @@ def event_log(
     sources = inputs.log_sources(root)
     costs, _ = try_load_costs(inputs.cost_path(root))  # cost problems are cost_model's check
     progress.step(context, f"reading {len(sources)} event log source(s)")
+    exclusions.take(sources)  # forget counts of earlier reads of these sources
     with input_errors_as_failure("event log"):
         log = read_logs(sources, log_options(inputs, costs))
     if inputs.one_process:
