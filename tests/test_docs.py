@@ -241,12 +241,13 @@ def test_every_link_into_docs_resolves() -> None:
     assert "offerscsv" in anchors["cost-file.md"]
 
 
-@pytest.mark.parametrize(
-    "needle", ["../shared", "shared/datasets", "MODEL.md", "SPEC §", "MODEL §"]
-)
+# Spelled in parts, so that `git grep` for them finds nothing in the repository, this file too.
+OUTSIDE = ("../" + "shared", "shared" + "/datasets", "MODEL" + ".md", "SPEC" + " §", "MODEL" + " §")
+
+
+@pytest.mark.parametrize("needle", OUTSIDE)
 def test_nothing_points_outside_the_repository(needle: str) -> None:
     hits = [str(p.relative_to(ROOT)) for p, text in _texts().items() if needle in text]
-    hits = [h for h in hits if h != "tests/test_docs.py"]
     assert hits == [], f"{needle!r} in {hits}; point at docs/ instead"
     assert needle not in demo_costs_yaml()
 
