@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 APT := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: help demo test test-fast ui lint bench venv sysdeps sysdeps-test clean
+.PHONY: help demo test test-fast ui lint bench docs venv sysdeps sysdeps-test clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,5 +52,8 @@ lint: $(STAMP) ## ruff check and format check
 bench: sysdeps $(STAMP) ## benchmarks; figures go to bench/README.md
 	$(PY) bench/run.py
 
+docs: $(STAMP) ## regenerate docs/cost-file.md from the cost-file schema
+	$(PY) -m optimize.docgen > docs/cost-file.md
+
 clean: ## remove the venv, results and Dagster history
-	rm -rf $(VENV) results .dagster
+	rm -rf $(VENV) results .dagster .results.lock

@@ -1,4 +1,4 @@
-"""The `bpo` command (SPEC §3): parses arguments and runs the Dagster assets in-process.
+"""The `bpo` command (see the README): parses arguments and runs the Dagster assets in-process.
 
 Every pipeline command materializes the same assets as the Dagster UI against the persistent
 instance in `DAGSTER_HOME` (default `.dagster/` in the project or current folder), so CLI runs
@@ -18,6 +18,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+STARTED = time.perf_counter()
+"""When this command started (`bpo` imports this module first): "done in" is the wall time."""
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -155,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check inputs and list every problem")
     _add_log_args(validate, required=False)
     validate.add_argument("--costs", metavar="FILE")
+
+    costs = sub.add_parser("costs", help="write the cost file's skeleton from a `bpo mine` folder")
+    costs_sub = costs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = costs_sub.add_parser("init", help="a cost file with TODOs for what only you know")
+    init.add_argument("--mined", required=True, metavar="DIR", help="output folder of `bpo mine`")
+    init.add_argument("--out", required=True, metavar="FILE", help="the cost file to write")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+
+    offers = sub.add_parser("offers", help="the providers' price sheet (offers.csv)")
+    offers_sub = offers.add_subparsers(dest="action", required=True, metavar="ACTION")
+    template = offers_sub.add_parser(
+        "template", help="one row per process and provider, price columns empty"
+    )
+    template.add_argument("--costs", required=True, metavar="FILE", help="cost file (TODOs ok)")
+    template.add_argument("--mined", metavar="DIR", help="output folder of `bpo mine`")
+    template.add_argument("--out", required=True, metavar="FILE", help="e.g. offers.csv")
+    template.add_argument("--force", action="store_true", help="replace an existing file")
 
     ui = sub.add_parser("ui", help="the Dagster UI (same as `make ui`)")
     ui.add_argument(
@@ -302,10 +322,21 @@ def run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     if command != "optimize":
         discovery_pool.start()
     try:
-        return _run_pipeline(command, args, **inputs)
+        code = _run_pipeline(command, args, **inputs)
     finally:
         discovery_pool.stop()
         cancel_prefetches()
+    if code == EXIT_OK and _DONE:
+        # Once the workers are stopped: the command's whole wall time; then where the files are.
+        run, results = _DONE
+        _DONE.clear()
+        print(f"bpo {command}: done in {time.perf_counter() - STARTED:.1f} s ({run})")
+        print(results)
+    return code
+
+
+_DONE: list[str] = []
+"""The Dagster run and the results line of a successful command, printed last."""
 
 
 def _open_instance(dg: Any, home: Path) -> Any:
@@ -328,7 +359,6 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         instance = _open_instance(dg, home)
     out = Path(args.out).absolute()
     print(f"bpo {command}: running the pipeline in Dagster (history in {home})", file=sys.stderr)
-    start = time.perf_counter()
     result = dg.materialize(
         assets,
         instance=instance,
@@ -337,7 +367,6 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         raise_on_error=False,
         tags={"bpo/command": command},
     )
-    seconds = time.perf_counter() - start
     values = _materialized_values(result)
     problems = _failure_problems(result)
     model = values.get("cost_model")
@@ -370,12 +399,12 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         )
         return EXIT_FAILED
     _print_warnings(values, inputs)
-    _summary(command, values, out, seconds, result.run_id)
+    _summary(command, values, out, result.run_id)
     return EXIT_OK
 
 
 def _print_warnings(values: dict[str, Any], inputs: dict[str, Any]) -> None:
-    """Print the data-quality and cost-model warnings of a run (SPEC §4: reported, not hidden)."""
+    """Print the data-quality and cost-model warnings of a run: reported, not hidden."""
     from pipelines.quality import check_quality  # noqa: PLC0415
 
     log = values.get("event_log")
@@ -420,13 +449,12 @@ def _roadmap_infeasible(values: dict[str, Any], road: Any, out: Path) -> int:
     return EXIT_INFEASIBLE
 
 
-def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, run_id: str) -> None:
+def _summary(command: str, values: dict[str, Any], out: Path, run_id: str) -> None:
     import polars as pl  # noqa: PLC0415
 
     from dagster_project.report import money  # noqa: PLC0415
     from optimize.instance import IN_HOUSE  # noqa: PLC0415
 
-    print(f"bpo {command}: done in {seconds:.1f} s (Dagster run {run_id[:8]})")
     plan_csv = out / "sourcing_plan.csv"
     kpis_csv = out / "process_kpis.csv"
     if plan_csv.exists():
@@ -464,7 +492,8 @@ def _summary(command: str, values: dict[str, Any], out: Path, seconds: float, ru
             )
         else:
             print(f"  {kpis.height} processes")
-    print(f"results: {out}" + ("  (open report.html)" if (out / "report.html").exists() else ""))
+    report = "  (open report.html)" if (out / "report.html").exists() else ""
+    _DONE[:] = [f"Dagster run {run_id[:8]}", f"results: {out}{report}"]
 
 
 def _roadmap_summary(out: Path, currency: str) -> None:
@@ -527,6 +556,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from mining.kpis import compute_tables  # noqa: PLC0415
         from optimize.build import build_instance  # noqa: PLC0415
         from optimize.costfile import load_costs  # noqa: PLC0415
+        from pipelines import exclusions  # noqa: PLC0415
         from pipelines.quality import check_quality  # noqa: PLC0415
         from pipelines.read import read_logs  # noqa: PLC0415
     problems: list[Problem] = []
@@ -541,6 +571,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     log = None
     if args.logs:
         inputs = BpoInputs(**{k: v for k, v in _log_inputs(args).items() if v is not None})
+        exclusions.take(list(args.logs))  # forget counts of earlier reads of these sources
         try:
             log = read_logs(args.logs, log_options(inputs, costs))
         except InputError as err:
@@ -549,6 +580,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             cases = log["case_id"].n_unique()
             processes = log["process"].n_unique()
             notes.append(f"ok: {log.height:,} events, {cases:,} cases, {processes} processes")
+            excluded = exclusions.message(exclusions.take(list(args.logs)))
+            if excluded:
+                notes.append(f"ok: {excluded}")
             for warning in check_quality(log, ", ".join(args.logs)).warnings:
                 print(warning, file=sys.stderr)
     if costs is not None and log is not None:
@@ -568,6 +602,72 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for note in notes:
         print(note)
     return EXIT_OK
+
+
+def _write_new(path: Path, text: str, force: bool) -> int:
+    """Write a file the user will edit; never overwrite one without --force."""
+    if path.exists() and not force:
+        print(
+            f"error: {path}: already exists; choose another --out, or add --force to replace it",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return EXIT_OK
+
+
+def cmd_costs_init(args: argparse.Namespace) -> int:
+    """`bpo costs init`: the skeleton of a cost file from a `bpo mine` folder."""
+    from optimize.skeleton import costs_skeleton  # noqa: PLC0415
+
+    text = costs_skeleton(args.mined)
+    code = _write_new(Path(args.out), text, args.force)
+    if code == EXIT_OK:
+        todos = text.count(": TODO")
+        print(f"cost file: {args.out} ({todos} TODO values to fill in; see docs/cost-file.md)")
+        print(f"then: bpo validate --costs {args.out}   # lists each TODO left, with its line")
+    return code
+
+
+def cmd_offers_template(args: argparse.Namespace) -> int:
+    """`bpo offers template`: the request-for-price sheet for the providers."""
+    from optimize.skeleton import offer_sheet  # noqa: PLC0415
+
+    text = offer_sheet(args.costs, args.mined)
+    code = _write_new(Path(args.out), text, args.force)
+    if code == EXIT_OK:
+        rows = text.count("\n") - 1
+        beside = Path(args.costs).parent / "offers.csv"
+        print(f"price sheet: {args.out} ({rows} rows: process × provider)")
+        print(f"send it to the providers; the filled sheet saved as {beside} is read as offers")
+    return code
+
+
+def preflight(args: argparse.Namespace) -> int:
+    """Check every input of `run`, `mine` and `optimize` before any work; exit code or 0."""
+    from optimize.preflight import check_inputs  # noqa: PLC0415
+
+    problems = check_inputs(
+        getattr(args, "logs", None) or [],
+        getattr(args, "costs", None),
+        getattr(args, "mined", None),
+        object_type=getattr(args, "object_type", None),
+        query=getattr(args, "query", None),
+        process_attribute=getattr(args, "process_attribute", None),
+        timezone=getattr(args, "timezone", None),
+    )
+    if not problems:
+        return EXIT_OK
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    out = Path(args.out).absolute()
+    print(
+        f"bpo {args.command}: bad input, {len(problems)} problem(s) found before reading; "
+        f"nothing written, {out} is unchanged",
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -591,6 +691,14 @@ def dispatch(args: argparse.Namespace) -> int:
         return cmd_validate(args)
     if command == "ui":
         return cmd_ui(args)
+    if command == "costs":
+        return cmd_costs_init(args)
+    if command == "offers":
+        return cmd_offers_template(args)
+    if command in ("run", "mine", "optimize"):
+        code = preflight(args)
+        if code != EXIT_OK:
+            return code
     if command == "demo":
         return run_pipeline("demo", args, demo_cases=args.cases, demo_seed=args.seed)
     if command == "run":

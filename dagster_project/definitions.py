@@ -1,4 +1,4 @@
-"""The Dagster code location `dagster_project.definitions:defs` (SPEC §8)."""
+"""The Dagster code location `dagster_project.definitions:defs` (the README's Dagster section)."""
 
 import dagster as dg
 
@@ -56,7 +56,7 @@ MONTHLY_ASSETS = [monthly_event_log, monthly_kpis]
 """The assets partitioned by calendar month (issue 8): run per month or as a backfill."""
 
 CHECKS = [event_log_schema, event_log_quality, cost_model_valid, plan_feasible]
-"""The asset checks of SPEC §8."""
+"""The asset checks of the README's Dagster section."""
 
 STEERING_CHECKS = [kpi_drift]
 """The warning check on KPI drift (issue 8)."""

@@ -1,4 +1,4 @@
-"""Atomic publication of a results folder (SPEC §3: a failed run leaves earlier results intact).
+"""Atomic publication of a results folder (a failed run leaves earlier results intact).
 
 Everything is written into a temporary sibling folder `DIR.tmp-<uuid>`; only when every file
 is written is that folder swapped into place, under an exclusive lock on the hidden sibling

@@ -1,4 +1,4 @@
-"""Process KPIs of SPEC §5 from the normalized event log, in polars.
+"""Process KPIs of docs/results.md from the normalized event log, in polars.
 
 Definitions (the README repeats them):
 
@@ -134,7 +134,7 @@ class MiningConfig:
 
 @dataclass(frozen=True)
 class MinedTables:
-    """The four KPI tables of SPEC §5 (polars frames, columns in the SPEC's order)."""
+    """The four KPI tables of docs/results.md (polars frames, columns in the documented order)."""
 
     process_kpis: pl.DataFrame
     activity_stats: pl.DataFrame
@@ -294,7 +294,7 @@ def _take_started(
 def compute_tables(
     log: pl.DataFrame | pl.LazyFrame, config: MiningConfig | None = None
 ) -> MinedTables:
-    """Compute the SPEC §5 KPI tables for every process in the log.
+    """Compute the docs/results.md KPI tables for every process in the log.
 
     The tables are built as one lazy query plan. An eager log is computed in memory; a
     `pl.LazyFrame` (e.g. `pipelines.read.scan_log` over Parquet parts) runs on polars'
@@ -303,7 +303,7 @@ def compute_tables(
     in memory; see bench/README.md, "Scaling beyond memory"). Both give the same tables.
 
     Args:
-        log: Normalized event log (SPEC §4), eager or lazy; extra columns are ignored.
+        log: Normalized event log (docs/event-log.md), eager or lazy; extra columns are ignored.
         config: Mining settings; defaults to `MiningConfig()`.
 
     A computation started for this frame object and config by `start_tables` is taken over.

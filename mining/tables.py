@@ -1,4 +1,4 @@
-"""Writing the mined KPI tables as the CSV files of SPEC §5."""
+"""Writing the mined KPI tables as the CSV files of docs/results.md."""
 
 from pathlib import Path
 

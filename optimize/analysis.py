@@ -1,4 +1,4 @@
-"""Beyond the single optimum (MODEL.md §6): break-even, sensitivity, cost vs risk, marginal values.
+"""Beyond the single optimum (docs/sourcing-model.md §6): break-even, sensitivity, risk, marginals.
 
 Every analysis re-solves modified copies of the instance (`dataclasses.replace`) or the same
 instance with forced options, each re-solve hinted with the base plan. Small instances solve in
@@ -90,7 +90,7 @@ def break_even(
     offers: Iterable[tuple[str, str]] | None = None,
     max_iterations: int = 12,
 ) -> tuple[BreakEven, ...]:
-    """Break-even price per offer (MODEL.md §6).
+    """Break-even price per offer (docs/sourcing-model.md §6).
 
     Let out = the optimum with the offer excluded (constant in its price) and in(P) = the optimum
     with the offer forced in at price P (piecewise linear, increasing in P; all-units rebates
@@ -277,7 +277,7 @@ def _changes(base: Plan, other: Plan | None) -> str:
 def sensitivity_cases(
     instance: Instance,
 ) -> list[tuple[str, float, float, Callable[[float], Instance]]]:
-    """The one-at-a-time ranges of MODEL.md §6 as (parameter, low, high, make-instance)."""
+    """The one-at-a-time ranges (docs/sourcing-model.md §6) as (parameter, low, high, make)."""
     st = instance.study
     fr = Fraction
 
@@ -316,7 +316,7 @@ def sensitivity_cases(
 def sensitivity(
     instance: Instance, base_result: SolveResult, config: SolverConfig | None = None
 ) -> tuple[SensitivityRow, ...]:
-    """One-at-a-time ranges of MODEL.md §6 (the tornado data): two re-solves per parameter.
+    """One-at-a-time ranges (docs/sourcing-model.md §6, the tornado): two re-solves per parameter.
 
     Args:
         instance: The study.
@@ -373,7 +373,7 @@ class ParetoPoint:
 def pareto_front(
     instance: Instance, config: SolverConfig | None = None, max_points: int = 50
 ) -> tuple[ParetoPoint, ...]:
-    """Every Pareto-optimal (cost, risk) point by the ε-constraint method (MODEL.md §6).
+    """Every Pareto-optimal (cost, risk) point by ε-constraint (docs/sourcing-model.md §6).
 
     Risk is taken out of the objective and the budget dropped; then repeatedly: minimise cost
     with Risk ≤ ε, minimise risk with cost ≤ that optimum (so the point is not dominated), and

@@ -1,6 +1,6 @@
 """From a validated cost file and the mined tables to the solver's frozen `Instance`.
 
-Time-driven activity-based costing (MODEL.md §2), per process p:
+Time-driven activity-based costing (docs/sourcing-model.md §2), per process p:
 
 - N_p (cases per year): `override.cases_per_year`, else the mined `cases_per_year`; rounded
   half-up to whole cases, and that whole number is used for labour cost and provider fees alike.
@@ -65,7 +65,7 @@ from optimize.instance import (
 )
 from pipelines.errors import InputError, Problem
 
-SYSTEM_SHARE_THRESHOLD = MiningConfig().system_share_threshold  # MODEL §2, one rule with mining
+SYSTEM_SHARE_THRESHOLD = MiningConfig().system_share_threshold  # one rule with mining
 
 MINED = "mined"
 OVERRIDDEN = "overridden"
@@ -78,7 +78,7 @@ PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
 }
 
-# Columns the builder reads, by table (the SPEC §5 tables have more; extra columns are fine).
+# Columns the builder reads, by table (docs/results.md lists more; extra columns are fine).
 REQUIRED_COLUMNS: dict[str, dict[str, pl.DataType]] = {
     "process_kpis": {
         "process": pl.String(),
@@ -107,7 +107,7 @@ REQUIRED_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 
 
 MinedInputs = MinedTables
-"""The mined tables of SPEC §5 that the builder reads (`load_mined_dir`, `compute_tables`)."""
+"""The mined tables (docs/results.md) the builder reads (`load_mined_dir`, `compute_tables`)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _check_frame(frame: pl.DataFrame, table: str, file: str) -> tuple[pl.DataFra
             Problem(
                 file,
                 f"missing column(s) {', '.join(missing)}; {table} needs "
-                f"{', '.join(need)} (SPEC §5) — write the folder with `bpo mine`",
+                f"{', '.join(need)} (docs/results.md) — write the folder with `bpo mine`",
             )
         ]
     problems: list[Problem] = []
@@ -186,7 +186,7 @@ def load_mined_dir(path: str | Path) -> MinedInputs:
         path: A `bpo mine` output folder.
 
     Returns:
-        The four tables, the columns the builder needs cast to their SPEC §5 types.
+        The four tables, the columns the builder needs cast to their docs/results.md types.
 
     Raises:
         InputError: A file is missing or unreadable, or lacks a needed column, or a value
@@ -821,9 +821,9 @@ def build_instance(costs: CostFile, mined: MinedTables | None, *, source: str) -
 
     Args:
         costs: The validated cost file (`optimize.costfile.load_costs`).
-        mined: The SPEC §5 tables (`MinedInputs`, `load_mined_dir`, or
+        mined: The docs/results.md tables (`MinedInputs`, `load_mined_dir`, or
             `mining.kpis.MinedTables`); None builds every process from the cost file's
-            overrides alone (what-if studies, the worked instances of MODEL.md §8).
+            overrides alone (what-if studies, the worked instances of docs/sourcing-model.md §8).
         source: The cost file's name, used in problems and warnings.
 
     Returns:

@@ -1,4 +1,4 @@
-"""The cost and offer file of MODEL.md §7 (`schema_version: 1`): typed schema and validation.
+"""The cost and offer file of docs/cost-file.md (`schema_version: 1`): typed schema and validation.
 
 `load_costs(path)` reads the YAML file (and an `offers.csv` beside it, if present), validates
 every field and every cross-reference, and returns a frozen `CostFile`. Every problem found is
@@ -18,15 +18,15 @@ Reading rules worth knowing:
   (write 5 % as 0.05); times are hours.
 - Processes named in `offers` or `couplings_override` need not be listed under
   `processes:` (they may come from the event log); systems named in `it`, `systems` overrides
-  or `system_takeover` need not be listed under `systems:` (they get the defaults of MODEL
-  §7). Providers must be listed under `providers:`.
+  or `system_takeover` need not be listed under `systems:` (they get the defaults of
+  docs/cost-file.md). Providers must be listed under `providers:`.
 - An offer with IT mode `takeover` of a system needs a `system_takeover` entry for that
   system at its provider (write zeros if the take-over is free), and the system must not be
   `not_movable`.
 - Defaults: horizon 5 years, discount rate 0.08, governance 5 % of net fees, 1,600 hours per
   FTE, handover cost 0, risk mode `none`, calibration factor 1, retained share 0, system
   policy `all_or_nothing` (retirable, decommission cost 0), one rebate tier {0, 0}.
-- Keys the model needs beyond MODEL §7's example: `study.transition_fte_cap` (C13: FTE moved
+- Keys beyond the short example of the model: `study.transition_fte_cap` (C13: FTE moved
   out in one wave), `study.risk.weight` (λ for risk mode `objective`, default 1),
   `providers[].max_volume_share` (C8: θ_v, a fraction), `providers[].capacity.fte`, and the
   `mining` keys of `pipelines.read.LogOptions` (`object_type`, `query`, `column_map`,
@@ -68,6 +68,7 @@ from pydantic import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from optimize.instance import IN_HOUSE, ItMode, SystemPolicy
+from optimize.todo import TODO, todo_locations, todo_message
 from pipelines.errors import InputError, Problem
 
 SCHEMA_VERSION = 1
@@ -95,7 +96,13 @@ class _Strict(BaseModel):
     An optional key written without a value (`key:` or `key: null`) takes its default.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,  # the field docstrings are docs/cost-file.md
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -114,15 +121,41 @@ class ObservationPeriod(_Strict):
     """The window that mined counts are annualised over (default: first to last event)."""
 
     start: date
+    """First day of the window.
+
+    Unit: date (YYYY-MM-DD)
+    Model: §2 annualisation
+    """
     end: date
+    """Last day of the window, inclusive.
+
+    Unit: date (YYYY-MM-DD)
+    Model: §2 annualisation
+    """
 
 
 class RiskSettings(_Strict):
     """How provider risk enters the model: a budget (`constraint`), a weighted cost, or not."""
 
     mode: RiskMode = "none"
+    """`constraint`: risk per year may not exceed `budget_per_year`; `objective`: risk is
+    added to the cost with `weight`; `none`: risk is reported only.
+
+    Model: C13 risk budget, or λ·Risk in the §4 objective
+    """
     budget_per_year: Money | None = None
+    """Most provider risk per year the plan may carry (needed with mode `constraint`).
+
+    Unit: currency per year
+    Model: C13 (R_max)
+    """
     weight: Annotated[float, Field(ge=0, le=1000)] = 1.0  # λ per currency unit, mode objective
+    """λ: currency units of cost per unit of risk, with mode `objective`.
+
+    Unit: factor
+    Model: §4 objective (λ)
+    Example: 0.5
+    """
 
 
 FactorRange = Annotated[list[float], Field(min_length=3, max_length=3)]
@@ -161,36 +194,158 @@ class Transition(_Strict):
 
 
 class Study(_Strict):
-    """Study-wide parameters (MODEL.md §4, §5 C4/C13)."""
+    """Study-wide parameters (docs/sourcing-model.md §4, §5 C4/C13)."""
 
     horizon_years: Annotated[int, Field(ge=1, le=50)] = 5
+    """Years over which one-time costs are spread (H of the capital-recovery factor).
+
+    Unit: years
+    Model: §4 objective (CRF)
+    """
     discount_rate: Rate = 0.08
+    """Interest rate i of the capital-recovery factor; 0 spreads one-time costs evenly.
+
+    Unit: fraction per year (8 % = 0.08)
+    Model: §4 objective (CRF)
+    """
     observation_period: ObservationPeriod | None = None
+    """The window the mined counts are annualised over; default: first to last event.
+
+    Model: §2 annualisation (N_p)
+    """
     hours_per_fte: Annotated[float, Field(gt=0, le=8784)] = 1600.0
+    """Practical working hours of one full-time employee per year.
+
+    Unit: hours per year
+    Model: §2 FTE_p; roles without practical hours
+    """
     governance_share: Rate = 0.05
+    """Retained organisation and governance, as a share of net provider fees
+    (practice: 3–12 %).
+
+    Unit: fraction (5 % = 0.05)
+    Model: §4 objective (γ)
+    """
     cost_per_cross_org_handover: Money = 0.0
+    """Cost of one handover between two processes run by different parties.
+
+    Unit: currency per handover
+    Model: §4 objective (ι), C12
+    """
     max_providers: Annotated[int, Field(ge=1)] | None = None
+    """Most providers the plan may contract; empty: no limit.
+
+    Unit: count
+    Model: C4
+    """
     inhouse_fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    """Most FTE that may stay in-house; empty: no limit.
+
+    Unit: FTE
+    Model: C13
+    Example: 40
+    """
     transition_fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    """Most FTE that may move out in one wave; empty: no limit.
+
+    Unit: FTE
+    Model: C13
+    Example: 12
+    """
     keep_together_threshold: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    """Two processes with at least this many handovers per case between them stay with
+    the same party; empty: handovers are only priced.
+
+    Unit: handovers per case
+    Model: C12 keep-together
+    Example: 0.5
+    """
     risk: RiskSettings = RiskSettings()
+    """How provider risk enters the plan.
+
+    Model: C13, §4 objective
+    """
     uncertainty: Uncertainty | None = None
+    """How sure the saving is: scenarios drawn from the log's months and the ranges given
+    here (see docs/uncertainty.md); without it, no uncertainty analysis runs.
+
+    Model: uncertainty analysis (not in the optimisation)
+    """
     transition: Transition = Transition()
+    """How the plan is implemented quarter by quarter: the transition roadmap's rules (see
+    docs/roadmap.md).
+
+    Model: transition roadmap (not in the optimisation)
+    """
 
 
 class Mining(_Strict):
     """How the event log is read (passed to `pipelines.read.LogOptions`)."""
 
     object_type: Id | None = None
+    """OCEL 2.0 object type to flatten the log on (one case per object); the command's
+    `--object-type` wins.
+
+    Model: reading the log
+    Example: Invoice
+    """
     query: Annotated[str, Field(min_length=1)] | None = None
+    """SELECT statement for a database source (instead of `?table=`); `--query` wins.
+
+    Model: reading the log
+    Example: SELECT * FROM events
+    """
     process_attribute: Id | None = None
+    """Event or case attribute that names the process; default `process`, else the
+    file name.
+
+    Model: reading the log (the set of processes)
+    """
     system_attribute: Id | None = None
+    """Event attribute that names the IT system; default `system`.
+
+    Model: §2 systems used (B_ps)
+    """
     column_map: dict[str, str] = {}
+    """Normalized column → column of your file, where the usual spellings do not match
+    (`case_id`, `activity`, `timestamp`, `start_timestamp`, `resource`, `role`,
+    `process`, `system`).
+
+    Model: reading the log
+    Example: {case_id: Ticket, timestamp: Closed at}
+    """
     activity_to_system: dict[str, str] = {}
+    """Activity → IT system, for events that carry no system attribute.
+
+    Model: §2 systems used (B_ps)
+    """
     exclude_resources: list[str] = []
+    """Resources whose events are dropped before mining (batch users, system accounts);
+    the run prints how many events they removed.
+
+    Model: §2 every mined fact
+    """
     timezone: Id | None = None
-    model: Id | None = None  # a model candidate to use instead of choosing by F-score
+    """IANA time zone of timestamps written without one, and of working days for
+    estimated handling times; default UTC.
+
+    Model: reading the log; §2 handling hours
+    """
+    model: Id | None = None
+    """A model candidate to use instead of choosing the best F-score: imd, imd_80, imf_0.8,
+    imf_0.6, imf_0.4, imf_0.2, im_80, im_90, im_95 or im (see docs/models.md).
+
+    Model: process discovery (not in the optimisation)
+    Example: imf_0.4
+    """
     discovery_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 60.0
+    """Wall-time budget of one process's model discovery; candidates still running then are
+    dropped with a warning, and a process without a model keeps its map and KPIs.
+
+    Unit: seconds
+    Model: process discovery (not in the optimisation)
+    Example: 120
+    """
 
     @field_validator("model")
     @classmethod
@@ -201,9 +356,14 @@ class Mining(_Strict):
             raise ValueError(f"unknown model candidate {value!r}; use one of {', '.join(NAMES)}")
         return value
 
-    # Attributes whose values, joined with "+", name the activity (e.g. concept:name and
-    # lifecycle:transition for status-level detail); None: the log's activity column.
     activity_classifier: Annotated[list[Id], Field(min_length=1)] | None = None
+    """Attributes whose values, joined with "+", name the activity (e.g. concept:name and
+    lifecycle:transition for status-level detail); default: the log's activity column (see
+    docs/event-logs.md).
+
+    Model: reading the log
+    Example: [concept:name, lifecycle:transition]
+    """
 
     @field_validator("activity_classifier")
     @classmethod
@@ -233,10 +393,35 @@ class Role(_Strict):
     """A labour role: a rate per hour, or per year over practical hours, and its resources."""
 
     id: Id
+    """Name of the role; match it to the log's roles (`org:role`/`org:group`) or list its
+    `resources`.
+
+    Model: §2 rate(role of a)
+    """
     cost_per_hour: Money | None = None
+    """Fully loaded labour cost of one hour.
+
+    Unit: currency per hour
+    Model: §2 C_p
+    """
     cost_per_year: Money | None = None
+    """Fully loaded labour cost of one FTE per year (instead of `cost_per_hour`).
+
+    Unit: currency per year
+    Model: §2 C_p
+    """
     practical_hours_per_year: PositiveHours | None = None
+    """Hours one FTE of this role works per year, with `cost_per_year`; default
+    `study.hours_per_fte`.
+
+    Unit: hours per year
+    Model: §2 C_p
+    """
     resources: list[Id] = []
+    """Resources (people, user ids) of the log that belong to this role.
+
+    Model: §2 rate(role of a)
+    """
 
     def hourly_rate(self, hours_per_fte: float) -> float:
         """Cost of one hour of this role.
@@ -257,124 +442,424 @@ class DataClass(_Strict):
     """Where data of this class may go; `allowed_locations: null` means anywhere."""
 
     allowed_locations: list[Id] | None = None
+    """Provider locations the data of this class may go to; empty: anywhere.
+
+    Model: C2 eligibility (location)
+    """
     required_certifications: list[Id] = []
+    """Certifications a provider must hold to receive data of this class.
+
+    Model: C2 eligibility (certification)
+    """
 
 
 class Override(_Strict):
     """Values that replace (or, without an event log, supply) the mined facts of a process."""
 
     cases_per_year: Cases | None = None
+    """Cases per year, instead of the mined volume.
+
+    Unit: cases per year
+    Model: §2 N_p
+    """
     handling_hours_per_case: Hours | None = None
+    """Work hours per case (with `role`), instead of the mined handling times.
+
+    Unit: hours per case
+    Model: §2 W_p, C_p
+    Example: 0.75
+    """
     role: Id | None = None
+    """Role whose rate prices `handling_hours_per_case`; default `default_role`.
+
+    Model: §2 C_p
+    Example: ap_clerk
+    """
     inhouse_cost_per_year: Money | None = None
+    """In-house labour cost per year as given; wins over hours × rate (the calibration
+    factor is not applied).
+
+    Unit: currency per year
+    Model: §2 C_p
+    """
     fte: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    """FTE of the process, instead of the computed one.
+
+    Unit: FTE
+    Model: §2 FTE_p; C5, C13
+    """
     systems: list[Id] | None = None
+    """IT systems the process uses, instead of the mined ones.
+
+    Model: §2 B_ps; C10, C11
+    """
     throughput_p90_hours: PositiveHours | None = None
+    """P90 throughput time, instead of the mined one (the default SLA target).
+
+    Unit: hours
+    Model: §2 TT_p; C2 (SLA)
+    Example: 96
+    """
 
 
 class Process(_Strict):
     """A business process and what the cost file says about it."""
 
     id: Id
+    """Name of the process as the log names it (`process` attribute or file name).
+
+    Model: §3 the set of processes
+    """
     core: bool = False
+    """A core process is never outsourced.
+
+    Model: C2 eligibility (core)
+    """
     data_class: Id | None = None
+    """Key of `data_classes` that the process's data belongs to.
+
+    Model: C2 eligibility (location, certification)
+    """
     throughput_target_hours: PositiveHours | None = None
+    """SLA target: offers promising more hours than this are not eligible; default:
+    the observed P90 throughput time.
+
+    Unit: hours
+    Model: C2 eligibility (SLA)
+    """
     calibration_factor: Annotated[float, Field(gt=0, le=100)] = 1.0
+    """κ_p: scales the mined work for effort the log does not show (1.2 = 20 % more).
+
+    Unit: factor
+    Model: §2 C_p, FTE_p
+    """
     other_avoidable_cost_per_year: Money = 0.0
+    """Other cost per year that ends when the process leaves (licences per seat,
+    rooms, training).
+
+    Unit: currency per year
+    Model: §4 objective (paid while in-house)
+    """
     retained_share: Rate = 0.0
+    """ρ_p: share of the in-house labour cost still paid after outsourcing.
+
+    Unit: fraction (10 % = 0.1)
+    Model: §4 objective (retained share)
+    """
     override: Override = Override()
+    """Values that replace the mined facts, or supply them for a process without a log.
+
+    Model: §2
+    """
     reference_model: str | None = None  # the documented process: .bpmn or .pnml file
-    not_before: Annotated[int, Field(ge=0)] = 0  # roadmap: earliest start quarter (0-based)
+    """The documented process (a .bpmn or .pnml file, relative to the cost file's folder)
+    that the log is checked against; results in `conformance.csv`.
+
+    Model: conformance check (not in the optimisation)
+    Example: models/accounts_payable.pnml
+    """
+    not_before: Annotated[int, Field(ge=0)] = 0
+    """The earliest quarter (0-based from the study's start) in which the process's transition
+    may start, e.g. when a contract ends later (see docs/roadmap.md).
+
+    Unit: quarters
+    Model: transition roadmap
+    Example: 4
+    """
 
 
 class System(_Strict):
     """An IT system: its annual run cost and how it may leave the company."""
 
     id: Id
+    """Name of the IT system as the log (or `activity_to_system`) names it.
+
+    Model: §3 the set of systems
+    """
     run_cost_per_year: Money | None = None
+    """Annual run cost while the system is kept; missing: 0, with a warning.
+
+    Unit: currency per year
+    Model: §4 objective (Run_s)
+    """
     policy: SystemPolicy = "all_or_nothing"
+    """`all_or_nothing`: may leave only with all its processes, to one provider;
+    `shareable`: may be taken over while some users stay; `not_movable`: never
+    transferred.
+
+    Model: C10, C11
+    """
     retirable: bool = True
+    """Whether the system may be switched off once no in-house process or `access` offer
+    needs it.
+
+    Model: C11
+    """
     decommission_cost: Money = 0.0
+    """One-time cost of switching the system off.
+
+    Unit: currency, one-time
+    Model: §4 objective (D_s, annualised)
+    """
 
 
 class Capacity(_Strict):
     """A provider's capacity, in cases per year and/or FTE."""
 
     cases_per_year: Cases | None = None
+    """Most cases per year the provider takes, over all its processes.
+
+    Unit: cases per year
+    Model: C5
+    """
     fte: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    """Most in-house FTE the provider can absorb, over all its processes.
+
+    Unit: FTE
+    Model: C5
+    Example: 25
+    """
 
 
 class RebateTier(_Strict):
     """All-units rebate on annual spend from `min_spend` on."""
 
     min_spend: Money
+    """Annual spend from which the tier applies.
+
+    Unit: currency per year
+    Model: C7
+    """
     rebate: Annotated[float, Field(ge=0, lt=1)]
+    """All-units rebate on the whole annual spend once the tier is reached.
+
+    Unit: fraction (5 % = 0.05)
+    Model: C7; §4 Net_v
+    """
 
 
 class Takeover(_Strict):
     """What a provider charges to take an IT system over."""
 
     annual_fee: Money = 0.0
+    """What the provider charges per year to run the system.
+
+    Unit: currency per year
+    Model: §4 Spend_v (fee_sv)
+    """
     migration_cost: Money = 0.0
+    """One-time cost of moving the system to the provider.
+
+    Unit: currency, one-time
+    Model: §4 objective (M_sv, annualised)
+    """
 
 
 class Provider(_Strict):
     """An external provider (BPO)."""
 
     id: Id
+    """Name of the provider; offers refer to it.
+
+    Model: §3 the set of providers
+    """
     location: Id | None = None
+    """Where the provider processes data (country or region code).
+
+    Model: C2 eligibility (location)
+    """
     certifications: list[Id] = []
+    """Certifications the provider holds.
+
+    Model: C2 eligibility (certification)
+    """
     setup_cost: Money = 0.0
+    """One-time cost of contracting the provider at all.
+
+    Unit: currency, one-time
+    Model: §4 objective (setup_v, annualised)
+    """
     management_cost_per_year: Money = 0.0
+    """Fixed vendor-management cost per year while the provider is contracted.
+
+    Unit: currency per year
+    Model: §4 objective (G_v)
+    """
     capacity: Capacity | None = None
+    """Most cases per year and/or FTE the provider takes; empty: no limit.
+
+    Model: C5
+    """
     min_annual_value: Money = 0.0
+    """Least annual spend at which the provider accepts a contract.
+
+    Unit: currency per year
+    Model: C6
+    """
     max_volume_share: Rate | None = None
+    """θ_v: most share of all the study's cases that may go to this provider.
+
+    Unit: fraction (60 % = 0.6)
+    Model: C8
+    Example: 0.6
+    """
     rebate_tiers: Annotated[list[RebateTier], Field(min_length=1)] = [
         RebateTier(min_spend=0.0, rebate=0.0)
     ]
+    """All-units rebates by annual spend; default one tier without rebate.
+
+    Model: C7; §4 Net_v
+    """
     risk_per_year: Money = 0.0
+    """Risk of contracting this provider at all, in currency per year.
+
+    Unit: currency per year
+    Model: §4 Risk; C13
+    """
     system_takeover: dict[Id, Takeover] = {}
-    price_range: FactorRange | None = None  # overrides study.uncertainty.ranges.provider_prices
+    """System id → fee and migration cost, for offers that take the system over.
+
+    Model: §4 Spend_v, one-time costs; C10
+    """
+    price_range: FactorRange | None = None
+    """Triangular factor [low, mode, high] that moves all of this provider's prices in the
+    uncertainty analysis; overrides study.uncertainty.ranges.provider_prices.
+
+    Model: uncertainty analysis
+    Example: [0.9, 1.0, 1.3]
+    """
 
 
 class Offer(_Strict):
     """One provider's offer to run one process."""
 
     process: Id
+    """The process offered.
+
+    Model: C2 (an offer makes the option exist)
+    """
     provider: Id
+    """The provider making the offer (an id under `providers`).
+
+    Model: §3 x[p,v]
+    """
     price_per_case: Money
+    """Price per case.
+
+    Unit: currency per case
+    Model: §4 Spend_v (price_pv · N_p)
+    """
     fixed_per_year: Money = 0.0
+    """Fixed fee per year on top of the case price.
+
+    Unit: currency per year
+    Model: §4 Spend_v (fixed_pv)
+    """
     transition_cost: Money = 0.0
+    """One-time cost of moving the process to the provider.
+
+    Unit: currency, one-time
+    Model: §4 objective (T_pv, annualised)
+    """
     sla_throughput_hours: PositiveHours | None = None
+    """Throughput time the provider promises (P90); above the process's target the offer
+    is not eligible.
+
+    Unit: hours
+    Model: C2 eligibility (SLA)
+    """
     it: dict[Id, ItMode] = {}
+    """System id → `takeover` (the provider runs it), `access` (the provider works in
+    the company's system) or `own_platform` (the provider's own tools).
+
+    Model: C10
+    """
     risk_per_year: Money = 0.0
-    transition_quarters: Annotated[int, Field(ge=1, le=400)] = 1  # roadmap: quarters of moving
+    """Risk of this offer, in currency per year.
+
+    Unit: currency per year
+    Model: §4 Risk; C13
+    """
+    transition_quarters: Annotated[int, Field(ge=1, le=400)] = 1
+    """How many quarters moving the process to this provider takes (dual running meanwhile).
+
+    Unit: quarters
+    Model: transition roadmap
+    Example: 2
+    """
 
 
 class Coupling(_Strict):
     """Handovers between two processes, replacing or adding to the mined ones."""
 
     from_: Id = Field(alias="from")
+    """One process of the pair.
+
+    Model: §2 c_pq
+    """
     to: Id
+    """The other process of the pair (the count covers both directions).
+
+    Model: §2 c_pq
+    """
     handovers_per_year: Cases | None = None
+    """Handovers per year between the two, instead of the mined count.
+
+    Unit: handovers per year
+    Model: §4 coordination (ι·c_pq); C12
+    """
     interface_cost: Money = 0.0
+    """One-time cost of an interface when the two are run by different parties.
+
+    Unit: currency, one-time
+    Model: §4 objective (I_pq, annualised)
+    """
 
 
 class CostFile(_Strict):
-    """A validated cost file (MODEL.md §7), with the offers of `offers.csv` merged in."""
+    """A validated cost file (docs/cost-file.md), with the offers of `offers.csv` merged in."""
 
     schema_version: Literal[1]
+    """Version of this file's format; always 1."""
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    """ISO 4217 code of every amount in the file.
+
+    Unit: three letters
+    """
     study: Study = Study()
+    """Study-wide parameters."""
     mining: Mining = Mining()
+    """How the event logs are read."""
     roles: list[Role] = []
+    """Labour roles and their rates.
+
+    Model: §2 C_p
+    """
     default_role: Id | None = None
+    """Role of resources that are in no role.
+
+    Model: §2 C_p
+    """
     data_classes: dict[Id, DataClass] = {}
+    """Data class name → where such data may go.
+
+    Model: C2
+    """
     processes: list[Process] = []
+    """What the file says about each process; processes of the log not listed get the
+    defaults (not core, no offers).
+    """
     systems: list[System] = []
+    """IT systems; systems not listed get policy `all_or_nothing` and run cost 0."""
     providers: list[Provider] = []
+    """The external providers."""
     offers: list[Offer] = []
+    """Offers per process and provider; more may come from `offers.csv` beside the file."""
     couplings_override: list[Coupling] = []
+    """Handover counts between processes, replacing or adding to the mined ones.
+
+    Model: §2 c_pq
+    """
 
     def resource_roles(self) -> dict[str, str]:
         """Role id of each resource listed under `roles[].resources` (for the log's roles)."""
@@ -539,7 +1024,7 @@ def _empty(file: str) -> Problem:
     return Problem(
         file,
         "the file is empty; a cost file is a YAML mapping that starts with `schema_version: 1` "
-        "(see MODEL.md §7 for an example)",
+        "(see docs/cost-file.md for an example)",
         1,
     )
 
@@ -791,6 +1276,8 @@ class _Reporter:
 
     def pydantic(self, exc: ValidationError, data: Any, prefix: Loc = ()) -> None:
         for error in exc.errors(include_url=False):
+            if isinstance(error.get("input"), str) and error["input"].strip() == TODO:
+                continue  # reported once as "still TODO" (optimize.todo)
             loc = (*prefix, *_data_loc(data, tuple(error["loc"])))
             full = (*prefix, *tuple(error["loc"]))
             self(loc, _describe({**error, "loc": full}, _allowed_keys))
@@ -1219,6 +1706,15 @@ CSV_COLUMNS = (
     "risk_per_year",
     "transition_quarters",
 )
+CSV_INFO_COLUMNS = (
+    "cases_per_year",
+    "handling_hours_per_case",
+    "throughput_p90_hours",
+    "systems",
+    "data_class",
+)
+"""Facts `bpo offers template` writes for the providers to price on; read back and ignored."""
+CSV_PRICE_COLUMNS = ("price_per_case", "fixed_per_year", "transition_cost", "sla_throughput_hours")
 _CSV_REQUIRED = ("process", "provider", "price_per_case")
 _CSV_TEXT = ("process", "provider")
 _CSV_NUMBER = re.compile(
@@ -1272,7 +1768,7 @@ def _read_offers_csv(
         return [], [Problem(file, f"not valid CSV: {exc}", 1)]
     head = _Reporter(file, line=1)
     for column in header:
-        if column not in CSV_COLUMNS:
+        if column not in CSV_COLUMNS and column not in CSV_INFO_COLUMNS:
             near = difflib.get_close_matches(column, CSV_COLUMNS, n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
             head((column,), f"unknown column; {hint}columns: {', '.join(CSV_COLUMNS)}")
@@ -1305,8 +1801,10 @@ def _read_offers_csv(
         raw = {
             column: _csv_value(column, cell.strip(), report)
             for column, cell in zip(header, cells, strict=True)
-            if cell.strip()
+            if cell.strip() and column not in CSV_INFO_COLUMNS
         }
+        if _unpriced_template_row(header, raw):
+            continue
         try:
             Offer.model_validate(raw)
         except ValidationError as exc:
@@ -1315,6 +1813,13 @@ def _read_offers_csv(
         problems.extend(_fix_csv_messages(report.problems))
         rows.append((line, raw))
     return rows, problems
+
+
+def _unpriced_template_row(header: list[str], raw: dict[str, Any]) -> bool:
+    """A row of a `bpo offers template` sheet that the provider did not price: no offer."""
+    return any(c in CSV_INFO_COLUMNS for c in header) and not any(
+        c in raw for c in CSV_PRICE_COLUMNS
+    )
 
 
 def _fix_csv_messages(problems: list[Problem]) -> list[Problem]:
@@ -1378,7 +1883,7 @@ def parse_costs(
             Problem(
                 file,
                 f"schema_version: {_show(version)} is not supported; this version of bpo "
-                f"reads schema_version {SCHEMA_VERSION} (MODEL.md §7)",
+                f"reads schema_version {SCHEMA_VERSION} (docs/cost-file.md)",
                 lines.get(("schema_version",)),
             )
         )
@@ -1393,6 +1898,7 @@ def parse_costs(
     _check_duplicate_offers(data, report)
     if base_dir is not None:
         _check_reference_files(data, base_dir, report)
+    _report_todos(data, report)
     yaml_problems = sorted(report.problems, key=lambda p: (p.line or 0, p.message))
     csv_rows: list[tuple[int, dict[str, Any]]] = []
     csv_problems: list[Problem] = []
@@ -1416,6 +1922,17 @@ def parse_costs(
     return costs
 
 
+def _report_todos(data: Any, report: _Reporter) -> None:
+    """Each `TODO` left by `bpo costs init` is one problem; other findings at it are dropped."""
+    todos = list(todo_locations(data))
+    if not todos:
+        return
+    at = {f"{_path(loc)}: " for loc in todos}
+    report.problems[:] = [p for p in report.problems if not p.message.startswith(tuple(at))]
+    for loc in todos:
+        report(loc, todo_message(loc))
+
+
 def _check_reference_files(data: Any, base_dir: Path, report: _Reporter) -> None:
     """Each `processes[].reference_model` with a model suffix names an existing file."""
     for index, process in _items(data, "processes"):
@@ -1433,11 +1950,31 @@ def _check_reference_files(data: Any, base_dir: Path, report: _Reporter) -> None
             )
 
 
+_BINARY_KINDS = (
+    (b"\x1f\x8b", "gzip-compressed, not YAML text; unpack it (gunzip) and give the file inside"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel or Word file?), not YAML text; save it as YAML"),
+    (b"%PDF", "a PDF document, not YAML text; give the YAML cost file"),
+    (b"PAR1", "a Parquet file, not a cost file; give logs with --log, the YAML with --costs"),
+    (b"SQLite format 3", "an SQLite database, not a cost file; give the YAML with --costs"),
+)
+
+
+def _refuse_binary(data: bytes, file: str) -> None:
+    """A compressed or binary file given as the cost file is called what it is."""
+    for magic, what in _BINARY_KINDS:
+        if data.startswith(magic):
+            raise InputError(Problem(file, f"is {what}"))
+    if b"\x00" in data[:8192]:
+        raise InputError(
+            Problem(file, "is a binary file, not YAML text — give the cost file (costs.yaml)")
+        )
+
+
 def load_costs(path: str | Path) -> CostFile:
     """Read and validate a cost file; an `offers.csv` beside it is merged into its offers.
 
     Args:
-        path: The YAML cost file (MODEL.md §7).
+        path: The YAML cost file (docs/cost-file.md).
 
     Returns:
         The validated cost file; `processes[].reference_model` resolved to absolute paths.
@@ -1450,7 +1987,9 @@ def load_costs(path: str | Path) -> CostFile:
     file = str(path)
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+        _refuse_binary(data, file)
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(Problem(file, "file not found; check the --costs path")) from None
     except IsADirectoryError:

@@ -1,4 +1,4 @@
-"""A solver-independent evaluator: prices any plan with the cost function of MODEL.md §4.
+"""A solver-independent evaluator: prices any plan with the cost of docs/sourcing-model.md §4.
 
 Pure Python on the `Instance`; it shares only the rounding helpers of `optimize.instance` with
 the CP-SAT model, so a total computed here and the solver's objective agree to the cent (see
@@ -122,7 +122,7 @@ class ConsistencyError(AssertionError):
 
 
 def status_quo(instance: Instance) -> Plan:
-    """Everything in-house and every system kept (MODEL.md §1.3)."""
+    """Everything in-house and every system kept (docs/sourcing-model.md §1.3)."""
     return Plan(
         assignment={p.id: IN_HOUSE for p in instance.processes},
         systems={s.id: "keep" for s in instance.systems},
@@ -130,7 +130,7 @@ def status_quo(instance: Instance) -> Plan:
 
 
 def evaluate(instance: Instance, plan: Plan) -> Evaluation:
-    """Price `plan` and check it against every rule of MODEL.md §5.
+    """Price `plan` and check it against every rule of docs/sourcing-model.md §5.
 
     Args:
         instance: The study.

@@ -1,4 +1,4 @@
-"""Why a sourcing model is infeasible: a minimal set of named business rules (MODEL.md §6).
+"""Why a sourcing model is infeasible: a minimal set of named rules (docs/sourcing-model.md §6).
 
 The model is rebuilt with one enforcement literal per named constraint group (core process,
 data location, certification, SLA, minimum value, capacity, caps, system policies, forced

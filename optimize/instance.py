@@ -1,4 +1,4 @@
-"""The typed, frozen input of the sourcing model (MODEL.md §2–§5) and its plan.
+"""The typed, frozen input of the sourcing model (docs/sourcing-model.md §2–§5) and its plan.
 
 Everything the CP-SAT model (`optimize.model`) and the evaluator (`optimize.evaluate`) need is
 prepared here; neither ever sees YAML or polars. Conventions:
@@ -160,7 +160,7 @@ def location_allowed(location: str, allowed: tuple[str, ...] | None) -> bool:
 
 @dataclass(frozen=True)
 class ProcessData:
-    """One business process, annualised (MODEL.md §2).
+    """One business process, annualised (docs/sourcing-model.md §2).
 
     Attributes:
         id: Process id (unique; not `in_house`).
@@ -214,7 +214,7 @@ class ProcessData:
 
 @dataclass(frozen=True)
 class SystemData:
-    """One IT system (MODEL.md §1, C9–C11).
+    """One IT system (docs/sourcing-model.md §1, C9–C11).
 
     Attributes:
         id: System id.
@@ -266,7 +266,7 @@ class Takeover:
 
 @dataclass(frozen=True)
 class ProviderData:
-    """One BPO provider (MODEL.md §4–§5).
+    """One BPO provider (docs/sourcing-model.md §4–§5).
 
     Attributes:
         id: Provider id (not `in_house`).
@@ -378,7 +378,7 @@ class Coupling:
 
 @dataclass(frozen=True)
 class Study:
-    """Study-wide settings (MODEL.md §7 `study`).
+    """Study-wide settings (docs/cost-file.md#study).
 
     Attributes:
         horizon_years: H, years over which one-time costs are annualised and NPV is taken.
@@ -533,7 +533,7 @@ class Instance:
 
 @dataclass(frozen=True)
 class Plan:
-    """A sourcing plan: the decisions of MODEL.md §3.
+    """A sourcing plan: the decisions of docs/sourcing-model.md §3.
 
     Attributes:
         assignment: Option per process id: `in_house` or a provider id.

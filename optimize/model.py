@@ -1,4 +1,4 @@
-"""The CP-SAT sourcing model of MODEL.md §3–§5: cost-minimal split of processes and IT systems.
+"""The CP-SAT model of docs/sourcing-model.md §3–§5: cost-minimal split of processes and systems.
 
 Formulation (all money integer cents per year; one-time items annualised one by one with
 `Study.annualise`; shares in basis points, BP = 10 000):
@@ -137,7 +137,7 @@ class Restrictions:
         forbid: Offers (process, provider) that may not be taken.
         risk_cap_cents: Upper bound on Risk (ε of the ε-constraint method).
         cost_cap_cents: Upper bound on the annual cost (second stage of the ε-constraint).
-        minimise: `cost` (the model of MODEL.md §4) or `risk` (Pareto front, second stage).
+        minimise: `cost` (docs/sourcing-model.md §4) or `risk` (Pareto front, second stage).
     """
 
     force: Mapping[str, str] = field(default_factory=dict)
@@ -676,7 +676,7 @@ def solve(
     cost_cap_cents: int | None = None,
     minimise: Literal["cost", "risk"] = "cost",
 ) -> SolveResult:
-    """Find the cost-minimal sourcing plan of MODEL.md §3–§5.
+    """Find the cost-minimal sourcing plan of docs/sourcing-model.md §3–§5.
 
     Args:
         instance: The study.

@@ -1,7 +1,7 @@
 """What changed in the sourcing plan since the previous optimization run (`plan_changes.csv`).
 
 Every run keeps its plan as a `PlanSnapshot`: the `sourcing_plan` and `systems_plan` frames of
-SPEC §7, the plan's total annual cost (the `total` row of `cost_breakdown.csv`, column
+docs/results.md, the plan's total annual cost (the `total` row of `cost_breakdown.csv`, column
 `plan`) and the inputs that drive a plan (`PlanInputs`: cases per year and in-house cost per
 process, price per case per offer, cost per hour per role). `save_snapshot` writes it into a
 run's output folder (`sourcing_plan.csv`, `systems_plan.csv`, `inputs.json`); `load_snapshot`
@@ -144,7 +144,7 @@ def _total_of(cost_breakdown: pl.DataFrame, source: str) -> float:
 def snapshot_from_tables(
     tables: Mapping[str, pl.DataFrame], inputs: PlanInputs | None = None
 ) -> PlanSnapshot:
-    """A snapshot from the SPEC §7 tables of a run (`optimize.report_tables.tables`).
+    """A snapshot from the docs/results.md tables of a run (`optimize.report_tables.tables`).
 
     Args:
         tables: Frames by name; `sourcing_plan`, `systems_plan` and `cost_breakdown` are used.

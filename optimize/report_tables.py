@@ -1,10 +1,10 @@
-"""The sourcing result tables of SPEC §7 as polars frames (money in currency units, 2 decimals).
+"""The sourcing result tables (docs/results.md) as polars frames (money in currency units, 2 dp).
 
 `tables` turns an instance, its solve result, the evaluator's view of the plan and of the status
 quo, and the analyses into the frames written as `sourcing_plan.csv`, `systems_plan.csv`,
 `providers.csv`, `cost_breakdown.csv`, `break_even.csv`, `sensitivity.csv`, `pareto.csv` and
 `solver.csv`. Shared costs (systems, vendor management, coordination) are never allocated to
-processes (MODEL.md §1.1): per-process plan costs are the process's own avoidable costs.
+processes (docs/sourcing-model.md §1): per-process plan costs are the process's own avoidable costs.
 """
 
 from fractions import Fraction
@@ -342,7 +342,7 @@ def tables(
     evaluation: Evaluation | None = None,
     status_quo_eval: Evaluation | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """All SPEC §7 tables of a solved study.
+    """All docs/results.md tables of a solved study.
 
     Args:
         instance: The study.

@@ -1,7 +1,7 @@
 """The built-in demo company: one calendar year (2025) of a mid-size company's back office.
 
 `generate` simulates the processes of `pipelines.demo_catalogue` for a requested number of
-root cases and returns the normalized event log, the demo cost file (MODEL.md §7) and the
+root cases and returns the normalized event log, the demo cost file (docs/cost-file.md) and the
 ground truth a correct miner must reproduce from the log. `write_sample` writes them to a
 folder (`bpo sample`). The same seed gives the same bytes.
 
@@ -116,7 +116,7 @@ class ProcessTruth:
         handling_hours_total: Sum of start→complete durations, hours.
         handling_hours_per_case: `handling_hours_total / cases`.
         labour_cost_per_year: Σ handling hours × the cost file's rate of the activity's role
-            (calibration factor 1): the in-house labour cost C_p of MODEL.md §2.
+            (calibration factor 1): the in-house labour cost C_p of docs/sourcing-model.md §2.
         systems: IT systems with their event counts, sorted by system.
     """
 
@@ -701,7 +701,7 @@ def _scaled(value: float, factor: float) -> int:
 
 
 def cost_file(cases: int = _BASE_CASES) -> dict[str, Any]:
-    """The demo cost file (MODEL.md §7) as a plain dictionary.
+    """The demo cost file (docs/cost-file.md) as a plain dictionary.
 
     Args:
         cases: Requested root cases; per-year and one-time amounts, capacities and rebate
@@ -829,7 +829,7 @@ def costs_yaml(cases: int = _BASE_CASES) -> str:
         YAML text with a comment header.
     """
     header = (
-        "# Demo company cost and offer file (schema of MODEL.md §7), written by `bpo sample`.\n"
+        "# Demo company cost and offer file, written by `bpo sample`; keys: docs/cost-file.md\n"
         "# Providers: nearshore_pl (nearshore centre, Kraków), offshore_in (offshore provider,\n"
         "# Pune), shared_services_de (shared service provider, Leipzig).\n"
         f"# Amounts per year, one-time amounts and capacities are scaled to {cases} root cases.\n"
@@ -885,7 +885,7 @@ def generate(
             exactly the designed company. See the module docstring.
 
     Returns:
-        The normalized event log (SPEC §4 columns, sorted by case and time), the cost file
+        The normalized event log (docs/event-log.md columns, sorted by case and time), the cost file
         text and the ground truth.
 
     Raises:

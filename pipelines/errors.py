@@ -1,4 +1,4 @@
-"""Bad input, reported the way SPEC §3 prescribes: one line per problem, exit code 2.
+"""Bad input, reported as the README says: one line per problem, exit code 2.
 
 Every reader and validator raises `InputError` with one or more `Problem`s. The CLI prints
 each as `error: <file>[:<line>]: <what is wrong and how to fix it>` and exits with 2; it never

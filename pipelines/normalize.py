@@ -1,4 +1,4 @@
-"""Turn a raw table read from any source into the normalized event log of SPEC §4.
+"""Turn a raw table read from any source into the normalized event log of docs/event-log.md.
 
 Every reader (XES, CSV, Parquet, OCEL, SQL) hands its raw frame — source column names, source
 types — to `normalize`, which matches the columns, parses timestamps into UTC, pairs lifecycle
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pipelines import exclusions
 from pipelines.errors import InputError, Problem
 from pipelines.schema import (
     ACTIVITY,
@@ -153,6 +154,11 @@ def column_key(name: str) -> str:
     return "".join(ch for ch in name.strip().lower() if ch not in " _-")
 
 
+def _listed(columns: Sequence[str]) -> str:
+    """Column names for a one-line message (a quoted header may hold line breaks)."""
+    return ", ".join(c.replace("\r", "\\r").replace("\n", "\\n") for c in columns)
+
+
 def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[str, str]:
     """Find the source column of each normalized column.
 
@@ -182,7 +188,7 @@ def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[s
                 Problem(
                     settings.source,
                     f"mining.column_map.{target}: column '{column}' is not in the log "
-                    f"(columns: {', '.join(columns)})",
+                    f"(columns: {_listed(columns)})",
                 )
             )
         else:
@@ -223,7 +229,7 @@ def match_columns(columns: Sequence[str], settings: NormalizeSettings) -> dict[s
                 f"missing required column '{target}': looked for "
                 f"{', '.join(repr(s) for s in CANDIDATES[target])} (case, spaces and "
                 f"underscores ignored); map it with mining.column_map.{target} in the cost file "
-                f"(columns present: {', '.join(columns) or 'none'})",
+                f"(columns present: {_listed(columns) or 'none'})",
             )
             for target in missing
         )
@@ -562,9 +568,10 @@ def normalize(raw: pl.DataFrame, settings: NormalizeSettings) -> pl.DataFrame:
     for target in REQUIRED_SOURCE:
         _check_not_null(frame, target, label[target], settings)
     if settings.exclude_resources and RESOURCE in frame.columns:
-        frame = frame.filter(
-            ~pl.col(RESOURCE).is_in(list(settings.exclude_resources)).fill_null(False)
-        )
+        dropped = pl.col(RESOURCE).is_in(list(settings.exclude_resources)).fill_null(False)
+        counts = frame.filter(dropped).group_by(RESOURCE).len()
+        exclusions.record(settings.source, dict(counts.iter_rows()))
+        frame = frame.filter(~dropped)
     process = pl.lit(settings.default_process)
     if PROCESS in frame.columns:
         process = pl.col(PROCESS).fill_null(process)

@@ -1,4 +1,4 @@
-"""Read any event-log source of SPEC §4 into the normalized polars event log.
+"""Read any event-log source of docs/event-log.md into the normalized polars event log.
 
 `read_log` dispatches on the URI scheme, then the file suffix (`.gz` looked through), then the
 content (OCEL `.json`/`.xml` versus XES, Parquet and SQLite magic bytes), hands the raw table
@@ -91,7 +91,7 @@ def read_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) ->
     """Read one event-log source into the normalized event log.
 
     Args:
-        src: A file path (any format of SPEC §4) or a `sqlite:///…` / `postgresql://…` URI.
+        src: A file path (a format of docs/event-log.md) or a `sqlite:///…` / `postgresql://…` URI.
         options: Column mapping, time zone, OCEL object type, query, systems and exclusions.
 
     Returns:

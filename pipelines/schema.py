@@ -1,4 +1,4 @@
-"""The normalized event log of SPEC §4: one row per completed activity instance.
+"""The normalized event log of docs/event-log.md: one row per completed activity instance.
 
 Every reader returns a polars DataFrame whose first columns are `COLUMNS` in this order with
 these dtypes; other attributes of the source follow under their own names.

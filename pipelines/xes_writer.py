@@ -194,7 +194,7 @@ def write_xes(log: pl.DataFrame, path: str | Path) -> Path:
     """Write a normalized event log as IEEE XES (gzipped when the name ends in `.gz`).
 
     Args:
-        log: Normalized event log (SPEC §4 columns; other columns become event attributes
+        log: Normalized event log (docs/event-log.md columns; other columns become event attributes
             typed by their dtype: string, int, float, boolean, date; list and struct columns
             are left out). Needs `case_id`, `activity`, `timestamp`; naive timestamps are
             taken as UTC.

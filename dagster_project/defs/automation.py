@@ -1,4 +1,4 @@
-"""The job, the monthly schedule and the inbox sensor of SPEC §8."""
+"""The job, the monthly schedule and the inbox sensor of the README's Dagster section."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""Asset checks of SPEC §8: blocking ones stop the assets downstream when they fail."""
+"""Asset checks (see the README): blocking ones stop the assets downstream when they fail."""
 
 from typing import Any
 
@@ -15,7 +15,7 @@ from pipelines.schema import REQUIRED, SCHEMA
 
 
 def schema_problems(log: pl.DataFrame) -> list[str]:
-    """What is wrong with a frame as a normalized event log (SPEC §4); empty when it is fine."""
+    """What is wrong with a frame as a normalized event log (docs/event-log.md); empty if fine."""
     problems: list[str] = []
     for name, dtype in SCHEMA.items():
         if name not in log.columns:
@@ -34,7 +34,7 @@ def schema_problems(log: pl.DataFrame) -> list[str]:
 def event_log_schema(event_log: pl.DataFrame) -> dg.AssetCheckResult:
     """The event log is complete and typed.
 
-    Every column of SPEC §4 with its type, no empty required values, at least one event.
+    Every column of docs/event-log.md with its type, no empty required values, at least one event.
     """
     problems = schema_problems(event_log)
     return dg.AssetCheckResult(

@@ -1,4 +1,4 @@
-"""Exports: the results folder (CSV files of SPEC §5 and §7, models, report) and the report.
+"""Exports: the results folder (CSV files of docs/results.md, models, report) and the report.
 
 The two assets are built by a factory so that `bpo mine` and `bpo optimize` can run the same
 assets on part of the graph: `export_assets(mining=True, optimization=True)` is the full
@@ -74,7 +74,7 @@ OPTIMIZATION_FILES = (
     "pareto",
     "solver",
 )
-"""The CSV files of SPEC §7 (without `.csv`)."""
+"""The CSV files of docs/results.md (without `.csv`)."""
 
 
 KPI_COLUMNS = (
@@ -126,7 +126,7 @@ class PublishedResults:
 
 
 def _plan_tables(values: dict[str, Any]) -> dict[str, pl.DataFrame]:
-    """The SPEC §7 frames, or none when there is no feasible plan."""
+    """The docs/results.md frames, or none when there is no feasible plan."""
     model: CostModel | None = values.get("cost_model")
     plan: SourcingPlan | None = values.get("sourcing_plan")
     if model is None or model.instance is None or plan is None or not plan.feasible:

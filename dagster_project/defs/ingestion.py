@@ -1,4 +1,4 @@
-"""Ingestion: the user's event logs read into one normalized event log (SPEC §4)."""
+"""Ingestion: the user's event logs read into one normalized event log (docs/event-log.md)."""
 
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from dagster_project.defs.resources import BpoInputs, Progress
 from mining import discovery_pool
 from mining.pm4py_api import preload as preload_pm4py
 from optimize.costfile import CostFile, Mining
+from pipelines import exclusions
 from pipelines.quality import start_quality
 from pipelines.read import LogOptions, read_logs
 from pipelines.schema import PROCESS
@@ -57,6 +58,7 @@ def event_log(
     sources = inputs.log_sources(root)
     costs, _ = try_load_costs(inputs.cost_path(root))  # cost problems are cost_model's check
     progress.step(context, f"reading {len(sources)} event log source(s)")
+    exclusions.take(sources)  # forget counts of earlier reads of these sources
     with input_errors_as_failure("event log"):
         log = read_logs(sources, log_options(inputs, costs))
     if inputs.one_process:
@@ -65,6 +67,9 @@ def event_log(
             # next steps (polars, mostly) leave free. A discovery worker imports its own.
             preload_pm4py()
         start_quality(log)  # the quality check step takes the findings; computed meanwhile
+    excluded = exclusions.message(exclusions.take(sources))
+    if excluded:
+        progress.step(context, excluded)
     processes = log[PROCESS].n_unique() if PROCESS in log.columns else 0
     cases = log["case_id"].n_unique() if "case_id" in log.columns else 0
     progress.step(context, f"read {log.height:,} events, {cases:,} cases, {processes} processes")
@@ -77,5 +82,6 @@ def event_log(
             "observation_window": dg.MetadataValue.text(observation_window(log)),
             "sources": dg.MetadataValue.md("\n".join(f"- `{s}`" for s in sources)),
             "source_files": dg.MetadataValue.text(", ".join(Path(s).name for s in sources)),
+            "excluded": dg.MetadataValue.text(excluded or "nothing"),
         },
     )

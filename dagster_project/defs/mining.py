@@ -1,4 +1,4 @@
-"""Mining: discovered process models and maps, and the KPI tables of SPEC §5."""
+"""Mining: discovered process models and maps, and the KPI tables of docs/results.md."""
 
 import base64
 import contextlib

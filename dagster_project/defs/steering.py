@@ -19,7 +19,7 @@ file names. **Re-optimization**: the sensor `kpis_or_costs_changed` starts the `
 job (the cost model and everything downstream of it) when the cost file's content changes or
 `process_kpis` was materialized after the latest `sourcing_plan` (e.g. by `bpo mine` or a
 partial run). A sensor rather than `AutomationCondition.eager()`, because the cost file is a
-file, not an asset, and because the SPEC §8 assets keep their definitions unchanged.
+file, not an asset, and because the README's assets keep their definitions unchanged.
 """
 
 import base64

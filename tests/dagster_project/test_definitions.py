@@ -1,4 +1,4 @@
-"""The code location loads and names what SPEC §8 names."""
+"""The code location loads and names what the README's Dagster section names."""
 
 import dagster as dg
 
@@ -21,7 +21,7 @@ GROUPS = {
     "csv_exports": "exports",
     "report": "exports",
 }
-"""The asset keys and groups of the product contract, and the transition roadmap (issue 16)."""
+"""The asset keys and groups the README names, and the transition roadmap (issue 16)."""
 
 STEERING = {
     "monthly_event_log": "steering",

@@ -1,10 +1,9 @@
 """Fixtures for mining tests: real XES logs as normalized polars frames, pm4py views of them.
 
 Logs come from tests/data (public logs, see tests/data/NOTICE). They are read with
-`pipelines.read.read_log`; `_normalize` is the
-independent conversion used before the reader existed (one row per `complete` event; a
-`start` paired with the k-th `complete` of the same (case, activity) in time order; process =
-file stem; system = null) and gives the same rows.
+`pipelines.read.read_log`; `_normalize` is the independent conversion used before the reader
+existed (one row per `complete` event; a `start` paired with the k-th `complete` of the same
+(case, activity) in time order; process = file stem; system = null) and gives the same rows.
 """
 
 import warnings

@@ -1,4 +1,4 @@
-"""The worked instances I1–I5 of MODEL.md §8, built directly as `Instance`s (H = 5, i = 0)."""
+"""Worked instances I1–I5 (docs/sourcing-model.md §8), built as `Instance`s (H = 5, i = 0)."""
 
 from fractions import Fraction
 

@@ -1,4 +1,4 @@
-"""Break-even prices, sensitivity, cost-vs-risk front, marginal values and the SPEC §7 tables."""
+"""Break-even prices, sensitivity, cost-vs-risk front, marginal values and the result tables."""
 
 from fractions import Fraction
 

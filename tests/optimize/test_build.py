@@ -1,5 +1,5 @@
 """Cost file + mined tables → Instance: time-driven ABC, overrides with provenance, cross-checks,
-and the worked instances of MODEL.md §8 solved to their known optimum."""
+and the worked instances of docs/sourcing-model.md §8 solved to their known optimum."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -48,7 +48,7 @@ def provenance(rows: list[tuple[str, str, str, str]]) -> pl.DataFrame:
     )
 
 
-# --- worked instances: the builder reproduces MODEL §8's inputs exactly ---------------------
+# --- worked instances: the builder reproduces docs/sourcing-model.md §8's inputs exactly ---
 
 
 def test_i1_instance_equals_model_inputs() -> None:
@@ -168,7 +168,7 @@ def test_i5_instance() -> None:
     assert b.warnings == ("processes[0] (P1): cases per year unknown; taken as 0",)
 
 
-# --- the key acceptance tests: built from cost files, solved by CP-SAT, MODEL §8's optimum ----
+# --- key acceptance tests: from cost files, by CP-SAT, docs/sourcing-model.md §8's optimum ---
 
 OPTIMA = [
     ("I1.yaml", 28_250_000, {"P1": "A"}, {}),
@@ -481,7 +481,7 @@ def test_mined_folder_problems(tmp_path: Path) -> None:
     assert [str(p) for p in info.value.problems] == [
         f"error: {tmp_path / 'process_kpis.csv'}: missing column(s) p90_throughput_hours; "
         "process_kpis needs process, cases_per_year, p90_throughput_hours, handling_time_source "
-        "(SPEC §5) — write the folder with `bpo mine`",
+        "(docs/results.md) — write the folder with `bpo mine`",
         f"error: {tmp_path / 'activity_stats.csv'}:3: column mean_handling_minutes: 'six' is not "
         "a number; fix or re-mine the folder",
         f"error: {tmp_path / 'handovers.csv'}:4: column handovers_per_year: 'NaN' is not a finite "

@@ -1,4 +1,4 @@
-"""The cost file of MODEL.md §7: schema, validation messages with YAML path and line, offers.csv."""
+"""The cost file (docs/cost-file.md): schema, messages with YAML path and line, offers.csv."""
 
 import re
 import shutil
@@ -236,7 +236,7 @@ CATALOGUE = [
         "wrong_schema_version.yaml",
         [
             "1: schema_version: 2 is not supported; this version of bpo reads schema_version 1 "
-            "(MODEL.md §7)"
+            "(docs/cost-file.md)"
         ],
     ),
     (
@@ -474,7 +474,7 @@ def test_file_level_problems_are_single_and_clear(tmp_path: Path) -> None:
     empty.write_text("# nothing\n")
     assert problems_of(empty) == [
         f"error: {empty}:1: the file is empty; a cost file is a YAML mapping that starts with "
-        "`schema_version: 1` (see MODEL.md §7 for an example)"
+        "`schema_version: 1` (see docs/cost-file.md for an example)"
     ]
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("schema_version: 1\ncurrency: \xa4\n".encode("latin-1"))

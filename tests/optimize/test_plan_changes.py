@@ -27,7 +27,7 @@ COSTS = Path(__file__).resolve().parents[1] / "data" / "costs"
 
 
 def _run(path: Path) -> tuple[PlanSnapshot, int]:
-    """One optimization run: cost file → instance → CP-SAT → SPEC §7 tables → snapshot."""
+    """One optimization run: cost file → instance → CP-SAT → docs/results.md tables → snapshot."""
     costs = load_costs(path)
     instance = build_instance(costs, None, source=str(path)).instance
     result = solve(instance)

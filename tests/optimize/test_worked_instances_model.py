@@ -1,4 +1,4 @@
-"""The worked instances I1–I5 of MODEL.md §8, built in Python, solved by CP-SAT."""
+"""The worked instances I1–I5 of docs/sourcing-model.md §8, built in Python, solved by CP-SAT."""
 
 from fractions import Fraction
 

@@ -1,4 +1,4 @@
-"""Every bad input of SPEC §4 gives one clear `error: <file>[:<line>]: …` line, no traceback."""
+"""Every bad input (docs/event-log.md) gives one `error: <file>[:<line>]: …` line, no traceback."""
 
 import re
 from pathlib import Path

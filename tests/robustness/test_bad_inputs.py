@@ -370,7 +370,7 @@ def test_duplicated_events_warn_and_the_run_succeeds(
 def test_far_away_timestamps_warn(
     name: str, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """SPEC §4: timestamps far outside the observation window are a warning, not an error."""
+    """Timestamps far outside the observation window are a warning, not an error."""
     path = BAD / name
     code, out, err = cli(["validate", "--log", str(path)], capsys)
     assert code == 0, err
