@@ -166,31 +166,119 @@ class UncertaintyRanges(_Strict):
     """Triangular factors of `study.uncertainty.ranges`; a key left out does not move."""
 
     provider_prices: FactorRange | None = None
+    """Factor [low, mode, high] on every offer's price_per_case and fixed_per_year (one
+    draw per scenario for all offers; a provider's price_range overrides it).
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: [0.95, 1.0, 1.1]
+    """
     inhouse_rates: FactorRange | None = None
+    """Factor [low, mode, high] on every role's labour rate.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: [0.97, 1.0, 1.05]
+    """
     transition_costs: FactorRange | None = None
+    """Factor [low, mode, high] on every offer's transition cost.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: [0.8, 1.0, 1.5]
+    """
     volumes: FactorRange | None = None
+    """Factor [low, mode, high] on cases per year, only for processes whose log cannot be
+    bootstrapped (fewer than 6 whole months, or overrides only).
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: [0.9, 1.0, 1.2]
+    """
     handling_hours: FactorRange | None = None
+    """Factor [low, mode, high] on handling hours per case, where volumes use `volumes`.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: [0.9, 1.0, 1.1]
+    """
 
 
 class Uncertainty(_Strict):
     """How sure the saving is (`study.uncertainty`; see docs/uncertainty.md)."""
 
     scenarios: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
+    """Monte Carlo scenarios in which the plan and the status quo are priced.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: 1000
+    """
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 7
+    """Random seed: the same seed and inputs give the same files.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: 7
+    """
     resolves: Annotated[int, Field(ge=0, le=100_000)] = 100
+    """Scenarios re-optimised for regret and decision stability.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: 100
+    """
     objective: Literal["deterministic", "expected", "cvar"] = "deterministic"
+    """With expected or cvar, a plan that minimises the expected cost or the conditional
+    value at risk over sampled scenarios is reported beside the deterministic plan.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: cvar
+    """
     cvar_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    """Level of the conditional value at risk (the mean of the worst 1 − level of costs).
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: 0.95
+    """
     saa_scenarios: Annotated[int, Field(ge=1, le=10_000)] = 50
+    """Scenarios inside the one CP-SAT model of the expected or CVaR plan.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    Example: 50
+    """
     ranges: UncertaintyRanges = UncertaintyRanges()
+    """Triangular factors of the cost-file figures; a key left out does not move.
+
+    Model: uncertainty analysis (docs/uncertainty.md)
+    """
 
 
 class Transition(_Strict):
     """How the plan is implemented quarter by quarter (the transition roadmap)."""
 
-    dual_running_share: Rate = 0.5  # of the plan run-rate paid on top during a transition
-    max_parallel: Annotated[int, Field(ge=0)] | None = None  # processes in transition at once
-    budget_per_year: Money | None = None  # one-time spend per study year
-    fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None  # FTE moving at once
+    dual_running_share: Rate = 0.5
+    """Share of the plan's run-rate paid on top of the status quo while a process is in
+    transition (dual running).
+
+    Unit: share
+    Model: transition roadmap (docs/roadmap.md)
+    Example: 0.5
+    """
+    max_parallel: Annotated[int, Field(ge=0)] | None = None
+    """Processes in transition at the same time; empty: no limit.
+
+    Unit: processes
+    Model: transition roadmap (docs/roadmap.md)
+    Example: 2
+    """
+    budget_per_year: Money | None = None
+    """One-time spend (transition, set-up, migration, decommissioning) per study year;
+    empty: no limit.
+
+    Unit: currency per year
+    Model: transition roadmap (docs/roadmap.md)
+    Example: 250000
+    """
+    fte_cap: Annotated[float, Field(ge=0, le=MAX_CASES)] | None = None
+    """FTE of the processes in transition at the same time; empty: no limit.
+
+    Unit: FTE
+    Model: transition roadmap (docs/roadmap.md)
+    Example: 6
+    """
 
 
 class Study(_Strict):
