@@ -26,11 +26,12 @@ sysdeps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && $(APT) graphviz >/dev/null; \
 	  else echo "Graphviz is missing: run 'sudo apt-get install graphviz' and try again." >&2; exit 1; fi; }
 
-# Tests also need a PostgreSQL server (throw-away clusters) and Chromium (UI and report).
+# Tests also need a PostgreSQL server (throw-away clusters), Chromium (UI and report) and
+# Redis (the Celery broker of the distributed tests; started per test, never as a service).
 sysdeps-test: sysdeps
-	@{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } && command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && $(APT) postgresql chromium >/dev/null; \
-	  else echo "PostgreSQL and Chromium are missing: run 'sudo apt-get install postgresql chromium' and try again." >&2; exit 1; fi; }
+	@{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } && command -v chromium >/dev/null && command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && $(APT) postgresql chromium redis-server >/dev/null; \
+	  else echo "PostgreSQL, Chromium or Redis is missing: run 'sudo apt-get install postgresql chromium redis-server' and try again." >&2; exit 1; fi; }
 
 demo: sysdeps $(STAMP) ## run the whole pipeline on the built-in demo company into results/
 	$(VENV)/bin/bpo demo --out results

@@ -62,7 +62,11 @@ def read(path: Path) -> pd.DataFrame:
         for column in ("time:timestamp", "start_timestamp"):
             if column in frame.columns:
                 frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-        return pm4py.format_dataframe(frame)
+        frame = pm4py.format_dataframe(frame)
+        # pm4py 2.7's get_all_case_durations fails (KeyError 'start_timestamp') when
+        # format_dataframe has recorded a start-timestamp key; durations stay end to end anyway.
+        frame.attrs.pop("pm4py:param:start_timestamp_key", None)
+        return frame
     return pm4py.read_xes(str(path), variant="iterparse")
 
 

@@ -9,6 +9,7 @@ from dagster_project.defs.checks import (
     event_log_schema,
     plan_feasible,
 )
+from dagster_project.defs.engine import pipeline_executor
 from dagster_project.defs.exports import export_assets
 from dagster_project.defs.ingestion import event_log
 from dagster_project.defs.mining import mined_tables, process_models
@@ -68,4 +69,5 @@ defs = dg.Definitions(
     schedules=[monthly_sourcing_review],
     sensors=[new_event_logs, kpis_or_costs_changed],
     resources=build_resources(),
+    executor=pipeline_executor(),  # BPO_EXECUTOR: multiprocess (default), celery or k8s
 )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.storage import is_url, storage_path
 from pipelines.errors import InputError, Problem
 
 MARKER = ".bpo-results"
@@ -123,6 +124,9 @@ def _locked(lock_path: Path) -> Iterator[None]:
 def publish(out_dir: str | Path, files: Mapping[str, FileContent]) -> Path:
     """Write a complete results folder and swap it into place atomically.
 
+    An object-store URL (`s3://…`) is published by `dagster_project.store_publish` instead:
+    a new version prefix, then the manifest that readers trust.
+
     Args:
         out_dir: The results folder (created if missing, replaced if it holds earlier results).
         files: Relative path → content. Frames become CSV (or Parquet for `.parquet` names),
@@ -134,7 +138,11 @@ def publish(out_dir: str | Path, files: Mapping[str, FileContent]) -> Path:
     Raises:
         InputError: `out_dir` is a file, or a non-empty folder that bpo did not write.
     """
-    target = Path(out_dir).absolute()
+    if is_url(out_dir):
+        from dagster_project.store_publish import publish_to_store  # noqa: PLC0415 (on use)
+
+        return publish_to_store(str(out_dir), files)  # type: ignore[return-value]
+    target = Path(storage_path(out_dir)).absolute()  # a `file://` URL is a local folder
     _check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:12]

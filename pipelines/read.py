@@ -162,7 +162,13 @@ def read_logs(
     return log.sort([CASE_ID, TIMESTAMP], maintain_order=True)
 
 
-def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) -> pl.LazyFrame:
+def scan_log(
+    src: str | os.PathLike[str],
+    options: LogOptions = LogOptions(),
+    *,
+    process: str | None = None,
+    storage_options: Mapping[str, str] | None = None,
+) -> pl.LazyFrame:
     """Open a Parquet source lazily as the normalized event log (nothing is read yet).
 
     For logs larger than memory: `mining.kpis.compute_tables` runs a LazyFrame on polars'
@@ -174,9 +180,23 @@ def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) ->
     time; the KPIs are the same when the source is in that order, as `bpo sample` writes it).
     A database URI is fetched by its driver into memory and then handed on lazily.
 
+    A folder written Hive-style (`process=<name>/….parquet`, e.g. by
+    `DataFrame.write_parquet(folder, partition_by="process")`) is read with its partition
+    columns. An object-store URL (`s3://…`, `gs://…`, `az://…`; a folder URL ends with `/`) is
+    scanned by polars itself with `storage_options` (e.g. `{"aws_region": "eu-central-1"}`;
+    credentials are best left to the store's environment variables).
+
+    With `process`, only that process's rows are read: the predicate is applied to the source's
+    own process column, before any renaming, so polars pushes it into the scan — whole Hive
+    partitions of other processes are never opened, and Parquet row groups whose statistics
+    exclude the process are skipped.
+
     Args:
-        src: Parquet file, folder or glob; or a `sqlite:///…` / `postgresql://…` URI.
+        src: Parquet file, folder or glob; an object-store URL; or a `sqlite:///…` /
+            `postgresql://…` URI.
         options: Column mapping, time zone, systems and exclusions (as for `read_log`).
+        process: Keep only this process's rows.
+        storage_options: Options of polars' object-store reader (object-store URLs only).
 
     Returns:
         A LazyFrame with the `pipelines.schema.SCHEMA` columns first.
@@ -188,21 +208,35 @@ def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) ->
     text = os.fspath(src)
     _check_timezone(options.timezone, sql.mask_password(text))
     if sql.is_sql_uri(text):
-        return read_log(text, options).lazy()
+        log = read_log(text, options).lazy()
+        return log if process is None else log.filter(pl.col(PROCESS) == process)
     path = Path(text)
     pattern: str | Path = path
-    if path.is_dir():
-        pattern = path / "*.parquet"
+    hive = False
+    remote = "://" in text and not text.startswith("file://")
+    if remote:
+        hive = text.endswith("/")
+        pattern = text + "**/*.parquet" if hive else text
+    elif path.is_dir():
+        hive = any(child.is_dir() and "=" in child.name for child in path.iterdir())
+        pattern = path / ("**/*.parquet" if hive else "*.parquet")
     elif not any(ch in text for ch in "*?["):
         _check_readable(path, text)
     try:
-        frame = pl.scan_parquet(pattern)
+        frame = pl.scan_parquet(
+            pattern,
+            hive_partitioning=hive or None,
+            storage_options=dict(storage_options) if remote and storage_options else None,
+        )
         schema = frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _parquet_error(exc, text) from None
     names = schema.names()
-    settings = _settings(text, _stem(path) if path.is_file() else path.name, options, "row")
+    name = _stem(path) if path.is_file() else path.name or text.rstrip("/").rsplit("/", 1)[-1]
+    settings = _settings(text, name, options, "row")
     found = match_columns(names, settings)
+    if process is not None:
+        frame = frame.filter(_process_predicate(found.get(PROCESS), process, settings))
     if LIFECYCLE in found:
         raise InputError(
             Problem(
@@ -249,6 +283,15 @@ def scan_log(src: str | os.PathLike[str], options: LogOptions = LogOptions()) ->
     if options.exclude_resources:
         log = log.filter(~pl.col(RESOURCE).is_in(list(options.exclude_resources)).fill_null(False))
     return log
+
+
+def _process_predicate(column: str | None, process: str, settings: NormalizeSettings) -> pl.Expr:
+    """Rows of `process`, on the source's own column (so polars pushes it into the scan)."""
+    is_default = process == settings.default_process
+    if column is None:
+        return pl.lit(is_default)
+    own = pl.col(column).cast(pl.String) == process
+    return own | pl.col(column).is_null() if is_default else own
 
 
 def detect_format(path: Path, source: str) -> str:

@@ -314,6 +314,8 @@ def collect_process_models(
     results = sorted((r for o in outcomes for r in o.results), key=lambda r: r.process)
     failures = sorted(f for o in outcomes for f in o.failures)
     folder = Path(context.instance.storage_directory()) / "runs" / context.run_id / "models"
+    if results:  # a re-execution from failure discovers into the folder of the parent's split
+        folder = Path(results[0].bpmn).parent
     models = ProcessModels(str(folder), tuple(results), tuple(failures))
     return dg.Output(models, metadata=models_metadata(models))
 

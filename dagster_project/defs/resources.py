@@ -143,7 +143,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
     `BPO_LOGS` (sources separated by the OS path separator), `BPO_COSTS`, `BPO_MINED`,
     `BPO_OBJECT_TYPE`, `BPO_QUERY`, `BPO_TIMEZONE` (naive timestamps), `BPO_OUT`,
     `BPO_INBOX`, `BPO_SOLVER_SECONDS`, `BPO_SOLVER_WORKERS`, `BPO_DEMO_CASES`,
-    `BPO_DISCOVERY_STEPS` (`per_process` or `single`), `BPO_PLAN` (the roadmap's plan file).
+    `BPO_DISCOVERY_STEPS` (`per_process` or `single`), `BPO_PLAN` (the roadmap's plan file),
+    `BPO_STORAGE` (where asset values are stored: a folder or an object-store URL; default
+    `$DAGSTER_HOME/storage`).
     """
     from dagster_project.defs.io import ParquetPickleIOManager  # noqa: PLC0415 (cycle-free)
 
@@ -171,5 +173,5 @@ def build_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
         ),
         "inbox": Inbox(folder=env_or("BPO_INBOX")),
         "progress": Progress(echo=False),
-        "io_manager": ParquetPickleIOManager(),
+        "io_manager": ParquetPickleIOManager(base_dir=env_or("BPO_STORAGE")),
     }
