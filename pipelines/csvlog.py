@@ -39,6 +39,21 @@ def read_bytes(path: Path, source: str) -> bytes:
     return data
 
 
+def refuse_empty_or_binary(data: bytes, source: str) -> None:
+    """Raise the reader's error for an empty file, or one that is not text (`data`: its start)."""
+    if not data.strip():
+        raise InputError(Problem(source, "empty log: the file is empty"))
+    sample = data[:8192]
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in sample or control > len(sample) // 50:
+        raise InputError(
+            Problem(
+                source,
+                "not a CSV text file (binary content); export the log as CSV, XES or Parquet",
+            )
+        )
+
+
 def sniff_delimiter(text: str) -> str:
     """Pick the delimiter among `,` `;` tab from the first lines of a CSV text.
 
@@ -81,17 +96,7 @@ def read_csv(path: Path, source: str) -> pl.DataFrame:
         InputError: Unreadable, binary or empty file, or malformed CSV.
     """
     data = read_bytes(path, source)
-    if not data.strip():
-        raise InputError(Problem(source, "empty log: the file is empty"))
-    sample = data[:8192]
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    if b"\x00" in sample or control > len(sample) // 50:
-        raise InputError(
-            Problem(
-                source,
-                "not a CSV text file (binary content); export the log as CSV, XES or Parquet",
-            )
-        )
+    refuse_empty_or_binary(data, source)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -68,17 +68,7 @@ def probe_logs(srcs: list[str], options: LogOptions | None = None) -> list[Probl
 
 def _probe_csv(path: Path, source: str, options: LogOptions) -> None:
     head = xes.read_head(path, source, HEAD_BYTES)
-    if not head.strip():
-        raise InputError(Problem(source, "empty log: the file is empty"))
-    sample = head[:8192]
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
-    if b"\x00" in sample or control > len(sample) // 50:
-        raise InputError(
-            Problem(
-                source,
-                "not a CSV text file (binary content); export the log as CSV, XES or Parquet",
-            )
-        )
+    csvlog.refuse_empty_or_binary(head, source)
     text = head.decode("utf-8-sig", errors="replace")
     if len(head) == HEAD_BYTES and "\n" in text:
         text = text[: text.rindex("\n")]  # the last line may be cut
