@@ -315,7 +315,7 @@ def collect_process_models(
     failures = sorted(f for o in outcomes for f in o.failures)
     folder = Path(context.instance.storage_directory()) / "runs" / context.run_id / "models"
     if results:  # a re-execution from failure discovers into the folder of the parent's split
-        folder = Path(results[0].bpmn).parent
+        folder = Path(results[0].svg).parent  # every process has its map (not always a model)
     models = ProcessModels(str(folder), tuple(results), tuple(failures))
     return dg.Output(models, metadata=models_metadata(models))
 

@@ -135,3 +135,11 @@ def test_a_model_from_a_child_comes_back_as_pnml():
     assert outcome.model is None and outcome.pnml.startswith("<?xml")
     net, _, _ = outcome.petri_net()
     assert {t.label for t in net.transitions if t.label} == {"y"} | {f"x{i}" for i in range(101)}
+
+
+def test_a_candidate_pm4py_cannot_mine_is_failed_and_the_others_compete():
+    variants = [(("c", "b", "a", "b", "c", "b", "a"), 1), (("b",), 1)]  # IMd: IndexError in pm4py
+    outcomes = {o.candidate.name: o for o in C.run(variants, 60.0)}
+    assert outcomes["imd"].status == "failed: IndexError: list index out of range"
+    assert outcomes["im_80"].status == "ok" and outcomes["im_80"].fitness == 1.0  # both variants
+    assert choose(outcomes.values()).status == "ok"

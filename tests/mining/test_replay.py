@@ -40,7 +40,13 @@ def _check(variants, candidate_names=("imd", "imf_0.2", "im")):
     frame = _coded_pm4py(variants)
     for name in candidate_names:
         candidate = BY_NAME[name]
-        net, im, fm = discover(candidate, variants, kept_variants(variants, candidate.coverage))
+        try:
+            net, im, fm = discover(candidate, variants, kept_variants(variants, candidate.coverage))
+        except IndexError:
+            # pm4py 2.7's IMd fails on some small graphs (its single-activity base case finds no
+            # start activity); `mining.candidates.run` records that candidate as failed
+            assert candidate.miner == "IMd", name
+            continue
         ours = replay_quality(variants, net, im, fm)
         fitness = pm4py.fitness_token_based_replay(frame, net, im, fm, **PM4PY_KEYS)
         precision = pm4py.precision_token_based_replay(frame, net, im, fm, **PM4PY_KEYS)
