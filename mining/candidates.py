@@ -21,12 +21,13 @@ candidates beat; plain IM on more than `PLAIN_IM_MAX_VARIANTS` variants is there
 unless `mining.model` forces it. A coverage that keeps the same variants as a smaller one is
 skipped as a duplicate.
 
-**Time budget.** For a process with more than `INLINE_MAX_VARIANTS` variants each candidate runs
-in a child process forked from this one (two at a time on two or more cores), so that one that
-runs out of time is killed rather than waited for: at the deadline every candidate still
-running or not yet started is dropped with a warning. The child only runs pm4py's miner and the
-replay (pure Python on data prepared before the fork) and sends back the model as PNML text
-with its figures. A process with fewer variants (the miners take milliseconds on them, and a
+**Time budget.** For a process with more than `INLINE_MAX_VARIANTS` variants the candidates run
+in child processes forked from this one (two lanes on two or more cores, each running its share
+of the candidates in turn and sending each result as soon as it has it), so that a candidate
+that runs out of time is killed rather than waited for: at the deadline every candidate still
+running or not yet started is dropped with a warning. The children only run pm4py's miner and
+the replay (pure Python on data prepared before the fork) and send back each model as PNML
+text with its figures. A process with fewer variants (the miners take milliseconds on them, and a
 fork costs about 0.1 s) and a platform without `os.fork` run the candidates one after the other
 in this process, with the deadline checked between candidates and inside the replay.
 
@@ -273,7 +274,11 @@ def choose(outcomes: Sequence[Outcome]) -> Outcome | None:
 def _run_bounded(
     tasks: list[tuple[int, Callable[[], Outcome]]], deadline: float, parallel: int
 ) -> dict[int, Outcome | str]:
-    """Run each task in a forked child, `parallel` at a time, until `deadline`.
+    """Run the tasks in `parallel` forked children (lanes) until `deadline`.
+
+    Lane k runs tasks k, k + parallel, … one after the other (a fork of a big process costs
+    about 0.1 s, so one per lane rather than one per task) and sends each result as soon as it
+    has it, so that a lane killed at the deadline loses only what it had not finished.
 
     Returns:
         Per task index: its Outcome, or the status text `dropped (time budget)` or
@@ -282,70 +287,73 @@ def _run_bounded(
     if not hasattr(os, "fork"):
         return _run_inline(tasks, deadline)
     results: dict[int, Outcome | str] = {}
-    pending = list(tasks)
-    running: dict[int, tuple[int, int, bytearray]] = {}  # fd → (task index, pid, bytes read)
+    width = max(1, parallel)
+    running: dict[int, tuple[int, bytearray]] = {}  # fd → (pid, bytes not yet decoded)
     selector = selectors.DefaultSelector()
     try:
-        while pending or running:
-            while pending and len(running) < max(1, parallel):
-                index, task = pending.pop(0)
-                if time.monotonic() >= deadline:
-                    results[index] = DROPPED
-                    continue
-                fd, pid = _fork(task)
-                running[fd] = (index, pid, bytearray())
+        for k in range(width):
+            lane = tasks[k::width]
+            if lane and time.monotonic() < deadline:
+                fd, pid = _fork(lane)
+                running[fd] = (pid, bytearray())
                 selector.register(fd, selectors.EVENT_READ)
-            if not running:
-                continue
+        while running:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
             for key, _ in selector.select(timeout=left):
-                index, pid, buffer = running[key.fd]
+                pid, buffer = running[key.fd]
                 chunk = os.read(key.fd, 1 << 16)
                 if chunk:
                     buffer.extend(chunk)
+                    results.update(_frames(buffer))
                     continue
                 selector.unregister(key.fd)
                 os.close(key.fd)
                 del running[key.fd]
                 os.waitpid(pid, 0)
-                results[index] = _decode(buffer)
     finally:
-        for fd, (index, pid, _) in running.items():
+        for fd, (pid, _) in running.items():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             selector.unregister(fd)
             os.close(fd)
-            results[index] = DROPPED
-        for index, _ in pending:
-            results[index] = DROPPED
         selector.close()
+    for index, _ in tasks:
+        results.setdefault(index, DROPPED)
     return results
 
 
-def _fork(task: Callable[[], Outcome]) -> tuple[int, int]:
-    """Start `task` in a child; (read end of its result pipe, pid)."""
+_LENGTH = 8  # bytes of a frame's length prefix
+
+
+def _frames(buffer: bytearray) -> dict[int, Outcome | str]:
+    """Decode and remove the complete frames at the start of `buffer`."""
+    out: dict[int, Outcome | str] = {}
+    while len(buffer) >= _LENGTH:
+        size = int.from_bytes(buffer[:_LENGTH], "big")
+        if len(buffer) < _LENGTH + size:
+            break
+        frame = bytes(buffer[_LENGTH : _LENGTH + size])
+        del buffer[: _LENGTH + size]
+        index, payload = pickle.loads(frame)  # our own child's bytes
+        out[index] = payload
+    return out
+
+
+def _fork(lane: list[tuple[int, Callable[[], Outcome]]]) -> tuple[int, int]:
+    """Start a child that runs the lane's tasks in turn; (read end of its pipe, pid)."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, send, leave without running the parent's clean-ups
         status = 1
         try:
             os.close(read)
-            try:
-                payload: Outcome | str = task()
-                if isinstance(payload, Outcome) and payload.model is not None:
-                    payload = replace(
-                        payload, model=None, pnml=loaded().pnml_string(*payload.model)
-                    )
-            except TimeBudgetExceeded:
-                payload = DROPPED
-            except Exception as err:  # reported to the parent as the candidate's status
-                payload = f"failed: {type(err).__name__}: {err}"
-            data = pickle.dumps(payload)
-            with os.fdopen(write, "wb") as pipe:
-                pipe.write(data)
+            with os.fdopen(write, "wb", buffering=0) as pipe:
+                for index, task in lane:
+                    data = pickle.dumps((index, _outcome_to_send(task)))
+                    pipe.write(len(data).to_bytes(_LENGTH, "big") + data)
             status = 0
         finally:
             os._exit(status)
@@ -353,13 +361,17 @@ def _fork(task: Callable[[], Outcome]) -> tuple[int, int]:
     return read, pid
 
 
-def _decode(buffer: bytearray) -> Outcome | str:
-    if not buffer:
-        return "failed: the candidate's process ended without a result"
+def _outcome_to_send(task: Callable[[], Outcome]) -> Outcome | str:
+    """The task's Outcome with its model as PNML text, or its status when it did not finish."""
     try:
-        return pickle.loads(bytes(buffer))
-    except Exception as err:  # a truncated result: the child died while writing
-        return f"failed: unreadable result ({type(err).__name__})"
+        payload = task()
+    except TimeBudgetExceeded:
+        return DROPPED
+    except Exception as err:  # reported to the parent as the candidate's status
+        return f"failed: {type(err).__name__}: {err}"
+    if payload.model is not None:
+        payload = replace(payload, model=None, pnml=loaded().pnml_string(*payload.model))
+    return payload
 
 
 def _run_inline(

@@ -97,7 +97,8 @@ def test_children_past_the_deadline_are_killed_and_reaped():
     )
     assert time.monotonic() - started < 10  # not the 60 s the sleepers wanted
     assert results[0].status == "ok" and results[0].fitness == 1.0
-    assert results[1] == results[2] == results[3] == DROPPED  # 3 never got a free slot
+    # lanes: 0 then 2, 1 then 3 — a lane sends each result at once, so 0 survives the kill
+    assert results[1] == results[2] == results[3] == DROPPED
     assert _pids_of_children() == before  # no child left running, no zombie
 
 
