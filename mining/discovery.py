@@ -49,11 +49,6 @@ from pipelines.schema import ACTIVITY, CASE_ID, TIMESTAMP
 if TYPE_CHECKING:
     from pm4py.objects.petri_net.obj import Marking, PetriNet
 
-_CASE = "case:concept:name"
-_ACT = "concept:name"
-_TS = "time:timestamp"
-_KEYS = {"case_id_key": _CASE, "activity_key": _ACT, "timestamp_key": _TS}
-
 
 @dataclass(frozen=True)
 class DiscoveryResult:
