@@ -181,14 +181,20 @@ class RoadmapInstance:
         return self._memo[key]
 
     def _move_cash(self, move: Move, start: int) -> list[Fraction]:
+        return [
+            amount + (move.transition_cents if q == start else 0)
+            for q, amount in enumerate(self._run_amounts(move, start))
+        ]
+
+    def _run_amounts(self, move: Move, start: int) -> list[Fraction]:
+        """Undiscounted running cost (cents) per quarter: status quo, dual running, plan."""
         sq = Fraction(move.status_quo_cents, 4)
         pc = Fraction(move.run_rate_cents, 4)
         dual = sq + pc * Fraction(self.dual_running_bp, BP)
-        out = []
-        for q in range(self.quarters):
-            amount = sq if q < start else dual if q < start + move.duration else pc
-            out.append(amount + (move.transition_cents if q == start else 0))
-        return out
+        return [
+            sq if q < start else dual if q < start + move.duration else pc
+            for q in range(self.quarters)
+        ]
 
     @cached_property
     def _memo(self) -> dict[tuple, tuple]:
@@ -203,12 +209,8 @@ class RoadmapInstance:
         return self._memo[key]
 
     def _move_quarters(self, move: Move, start: int) -> list[int]:
-        sq = Fraction(move.status_quo_cents, 4)
-        pc = Fraction(move.run_rate_cents, 4)
-        dual = sq + pc * Fraction(self.dual_running_bp, BP)
         out = []
-        for q in range(self.quarters):
-            amount = sq if q < start else dual if q < start + move.duration else pc
+        for q, amount in enumerate(self._run_amounts(move, start)):
             value = self.disc(amount, q)
             if q == start:
                 value += self.disc(move.transition_cents, q)
