@@ -447,7 +447,7 @@ class Mining(_Strict):
     activity_classifier: Annotated[list[Id], Field(min_length=1)] | None = None
     """Attributes whose values, joined with "+", name the activity (e.g. concept:name and
     lifecycle:transition for status-level detail); default: the log's activity column (see
-    docs/event-logs.md).
+    docs/event-log.md).
 
     Model: reading the log
     Example: [concept:name, lifecycle:transition]
