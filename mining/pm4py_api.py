@@ -30,11 +30,9 @@ def load() -> SimpleNamespace:
     """pm4py and the parts of it this project uses, imported once.
 
     Returns:
-        A namespace with `pm4py` (the package), `token_replay` (the token-replay algorithm
-        module), `ReplayParameters`, `Event`, `Trace`, `EventLog`, `astar` (state-equation A*
-        alignments), `visible_transitions_enabled_by` (pm4py's
-        `get_visible_transitions_eventually_enabled_by_marking`), `constants`, and the parts
-        `mining._pm4py_parts.namespace` lists (miners, token-replay steps, PNML text).
+        A namespace with `pm4py` (the package), `Event`, `Trace`, `astar` (state-equation A*
+        alignments), `constants`, and the parts `mining._pm4py_parts.namespace` lists (miners,
+        token-replay steps, PNML text).
     """
     background = _State.background
     if _State.api is None and background not in (None, threading.current_thread()):
@@ -67,16 +65,7 @@ def _import() -> SimpleNamespace:
             from pm4py.algo.conformance.alignments.petri_net.variants import (  # noqa: PLC0415
                 state_equation_a_star as astar,
             )
-            from pm4py.algo.conformance.tokenreplay import (  # noqa: PLC0415
-                algorithm as token_replay,
-            )
-            from pm4py.algo.conformance.tokenreplay.variants.token_replay import (  # noqa: PLC0415
-                Parameters as ReplayParameters,
-            )
-            from pm4py.objects.log.obj import Event, EventLog, Trace  # noqa: PLC0415
-            from pm4py.objects.petri_net.utils.align_utils import (  # noqa: PLC0415
-                get_visible_transitions_eventually_enabled_by_marking,
-            )
+            from pm4py.objects.log.obj import Event, Trace  # noqa: PLC0415
             from pm4py.util import constants  # noqa: PLC0415
 
             from mining import _pm4py_parts as parts  # noqa: PLC0415
@@ -84,13 +73,9 @@ def _import() -> SimpleNamespace:
             constants.SHOW_PROGRESS_BAR = False
             _State.api = SimpleNamespace(
                 pm4py=pm4py,
-                token_replay=token_replay,
-                ReplayParameters=ReplayParameters,
                 Event=Event,
                 Trace=Trace,
-                EventLog=EventLog,
                 astar=astar,
-                visible_transitions_enabled_by=get_visible_transitions_eventually_enabled_by_marking,
                 constants=constants,
                 **parts.namespace(),
             )
