@@ -75,10 +75,14 @@ def test_a_filled_price_sheet_beside_the_cost_file_is_read_as_offers(tmp_path: P
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (gzip.compress(b"schema_version: 1\n"), "is gzip-compressed, not YAML text; unpack it"),
+        (
+            gzip.compress(b"schema_version: 1\n", mtime=0),
+            "is gzip-compressed, not YAML text; unpack it",
+        ),
         (b"PK\x03\x04rest", "is a ZIP archive (an Excel or Word file?), not YAML text"),
         (b"schema_version: 1\n\x00\x01", "is a binary file, not YAML text"),
     ],
+    ids=["gzip", "zip", "binary"],
 )
 def test_a_compressed_or_binary_cost_file_is_called_what_it_is(
     tmp_path: Path, content: bytes, message: str
