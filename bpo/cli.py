@@ -350,6 +350,24 @@ def _open_instance(dg: Any, home: Path) -> Any:
         return dg.DagsterInstance.get()
 
 
+def _observe_inputs(command: str, instance: Any, inputs: Any) -> None:
+    """Record what the input files are before the run, as the UI's observation would.
+
+    The assets the run materializes then record which version of the files they were made
+    from, and the UI shows them stale only once a file changes. The demo company is
+    generated first (the run would generate it anyway).
+    """
+    from dagster_project.defs.inputs import COST_FILE, EVENT_LOG_FILES, record_observations  # noqa: PLC0415
+
+    keys = {"mine": [EVENT_LOG_FILES], "optimize": [COST_FILE]}.get(
+        command, [EVENT_LOG_FILES, COST_FILE]
+    )
+    if command == "demo":
+        inputs.log_sources(instance.root_directory)
+    with _silenced():
+        record_observations(instance, inputs, keys)
+
+
 def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
     home = ensure_dagster_home()
     with _silenced():
@@ -359,10 +377,12 @@ def _run_pipeline(command: str, args: argparse.Namespace, **inputs: Any) -> int:
         instance = _open_instance(dg, home)
     out = Path(args.out).absolute()
     print(f"bpo {command}: running the pipeline in Dagster (history in {home})", file=sys.stderr)
+    resources = _resources(args, **inputs)
+    _observe_inputs(command, instance, resources["inputs"])
     result = dg.materialize(
         assets,
         instance=instance,
-        resources=_resources(args, **inputs),
+        resources=resources,
         run_config=QUIET_RUN_CONFIG,
         raise_on_error=False,
         tags={"bpo/command": command},
@@ -670,16 +690,48 @@ def preflight(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT
 
 
+UI_PATH_VARIABLES = ("BPO_LOGS", "BPO_COSTS", "BPO_MINED", "BPO_OUT", "BPO_INBOX", "BPO_PLAN")
+"""Path settings that `bpo ui` makes absolute: `dg dev` runs the code location in the project
+folder, and a relative path must still mean the folder `bpo ui` was started in."""
+
+
+def _project_root() -> Path | None:
+    """The source checkout whose pyproject.toml configures `dg` (None for an installed package)."""
+    root = Path(__file__).resolve().parents[1]
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "[tool.dg]" in pyproject.read_text(encoding="utf-8"):
+        return root
+    return None
+
+
+def _absolute_paths(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the relative paths of `UI_PATH_VARIABLES` made absolute (URLs are kept)."""
+    from dagster_project.defs.resources import split_sources  # noqa: PLC0415
+
+    out = dict(env)
+    for name in UI_PATH_VARIABLES:
+        value = env.get(name)
+        if not value:
+            continue
+        parts = [p if "://" in p else str(Path(p).absolute()) for p in split_sources(value)]
+        out[name] = os.pathsep.join(parts)
+    out.setdefault("BPO_OUT", str(Path("results").absolute()))
+    return out
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
-    """`bpo ui`: `dagster dev` on the project's definitions with `DAGSTER_HOME`."""
+    """`bpo ui`: `dg dev` on the project's definitions with `DAGSTER_HOME`."""
     home = ensure_dagster_home()
-    exe = Path(sys.executable).with_name("dagster")
-    program = str(exe) if exe.exists() else (shutil.which("dagster") or "dagster")
-    argv = [program, "dev", "-m", "dagster_project.definitions"]
-    argv += ["-h", args.host, "-p", str(args.port)]
+    exe = Path(sys.executable).with_name("dg")
+    program = str(exe) if exe.exists() else (shutil.which("dg") or "dg")
+    root = _project_root()
+    target = ["--target-path", str(root)] if root else ["-m", "dagster_project.definitions"]
+    argv = [program, "dev", *target, "-h", args.host, "-p", str(args.port)]
+    # dg compares the active environment with the project's .venv: this one is it.
+    env = _absolute_paths({**os.environ, "VIRTUAL_ENV": sys.prefix})
     print(f"Dagster UI on http://{args.host}:{args.port} (history in {home})", file=sys.stderr)
-    os.execv(program, argv)
-    return EXIT_FAILED  # pragma: no cover - execv does not return
+    os.execve(program, argv, env)
+    return EXIT_FAILED  # pragma: no cover - execve does not return
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -2,7 +2,14 @@
 
 import dagster as dg
 
-from dagster_project.defs.automation import bpo_pipeline, monthly_sourcing_review, new_event_logs
+from dagster_project.defs.automation import (
+    bpo_pipeline,
+    monthly_sourcing_review,
+    new_event_logs,
+    observe_inputs,
+    sourcing_automation,
+    with_automation,
+)
 from dagster_project.defs.checks import (
     cost_model_valid,
     event_log_quality,
@@ -12,6 +19,7 @@ from dagster_project.defs.checks import (
 from dagster_project.defs.engine import pipeline_executor
 from dagster_project.defs.exports import export_assets
 from dagster_project.defs.ingestion import event_log
+from dagster_project.defs.inputs import cost_file, event_log_files
 from dagster_project.defs.mining import mined_tables, process_models
 from dagster_project.defs.optimization import (
     break_even,
@@ -27,13 +35,15 @@ from dagster_project.defs.steering import (
     drift,
     kpi_drift,
     kpi_history,
-    kpis_or_costs_changed,
     monthly_event_log,
     monthly_history,
     monthly_kpis,
     reoptimize,
 )
 from dagster_project.defs.uncertainty import uncertainty_asset
+
+INPUTS = [event_log_files, cost_file]
+"""The input files as observable source assets: where the lineage starts."""
 
 ASSETS = [
     event_log,
@@ -63,11 +73,11 @@ STEERING_CHECKS = [kpi_drift]
 """The warning check on KPI drift (issue 8)."""
 
 defs = dg.Definitions(
-    assets=[*ASSETS, *MONTHLY_ASSETS],
+    assets=[*INPUTS, *with_automation(ASSETS), *MONTHLY_ASSETS],
     asset_checks=[*CHECKS, *STEERING_CHECKS],
-    jobs=[bpo_pipeline, reoptimize, monthly_history],
+    jobs=[bpo_pipeline, reoptimize, monthly_history, observe_inputs],
     schedules=[monthly_sourcing_review],
-    sensors=[new_event_logs, kpis_or_costs_changed],
+    sensors=[new_event_logs, sourcing_automation],
     resources=build_resources(),
     executor=pipeline_executor(),  # BPO_EXECUTOR: multiprocess (default), celery or k8s
 )

@@ -2,10 +2,12 @@
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.defs.inputs import COST_FILE, EVENT_LOG_FILES
 from dagster_project.defs.resources import DEFAULT_TIMEZONE, Inbox
 
 LOG_SUFFIXES = (
@@ -131,3 +133,72 @@ def new_event_logs(context: dg.SensorEvaluationContext, inbox: Inbox) -> dg.Sens
     return dg.SensorResult(
         skip_reason=dg.SkipReason(f"no new or changed event log in {folder}"), cursor=cursor
     )
+
+
+# --------------------------------------------------------------------------- automation
+
+INPUT_FILES = dg.AssetSelection.assets(EVENT_LOG_FILES, COST_FILE)
+"""The observable source assets of the input files (`dagster_project.defs.inputs`)."""
+
+observe_inputs = dg.define_asset_job(
+    "observe_inputs",
+    selection=INPUT_FILES,
+    description="Observes the input files: hashes the event logs and the cost file (files "
+    "whose size and modification time are unchanged keep their hash).",
+)
+
+OPTIMIZATION = dg.AssetSelection.assets("cost_model").downstream()
+"""The assets re-run when the cost file or the mined tables change: the `reoptimize` job's."""
+
+REOPTIMIZE_CONDITION = dg.AutomationCondition.eager()
+"""Re-materialize once after any dependency updated: a new data version of `cost_file` (an
+edit seen by an observation), a new `process_kpis` etc. (`bpo mine`, a partial run), or a
+dependency that this same tick requests. Not while a dependency is missing or in progress,
+and not when the asset was materialized together with that update (a full run)."""
+
+
+def downstream_keys(
+    root: dg.AssetKey, assets: Sequence[dg.AssetsDefinition | dg.SourceAsset]
+) -> set[dg.AssetKey]:
+    """`root` and every asset that depends on it, directly or not."""
+    children: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+    for spec in (s for a in assets if isinstance(a, dg.AssetsDefinition) for s in a.specs):
+        for dep in spec.deps:
+            children.setdefault(dep.asset_key, set()).add(spec.key)
+    found, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def with_automation(
+    assets: Sequence[dg.AssetsDefinition | dg.SourceAsset],
+) -> list[dg.AssetsDefinition | dg.SourceAsset]:
+    """The assets with `REOPTIMIZE_CONDITION` on every asset of `OPTIMIZATION`.
+
+    The conditions are set here, on the assets of the code location, so that the selection is
+    the same as the `reoptimize` job's; the asset functions stay as they are.
+    """
+    keys = downstream_keys(dg.AssetKey("cost_model"), assets)
+
+    def condition(spec: dg.AssetSpec) -> dg.AssetSpec:
+        if spec.key not in keys:
+            return spec
+        return spec.replace_attributes(automation_condition=REOPTIMIZE_CONDITION)
+
+    return [
+        a.map_asset_specs(condition) if isinstance(a, dg.AssetsDefinition) else a for a in assets
+    ]
+
+
+sourcing_automation = dg.AutomationConditionSensorDefinition(
+    "sourcing_automation",
+    target=INPUT_FILES | OPTIMIZATION,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Observes the input files every five minutes and re-runs the optimization "
+    "when the cost file's content or the mined tables change.",
+)

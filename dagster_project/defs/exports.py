@@ -16,6 +16,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
+from dagster_project.defs.inputs import COST_FILE
 from dagster_project.defs.io import stored_file
 from dagster_project.defs.mining import MINED_KEYS, ProcessModels
 from dagster_project.defs.optimization import CostModel, SourcingPlan
@@ -372,6 +373,7 @@ def export_assets(
         name="csv_exports",
         group_name="exports",
         ins={**ins, "report": dg.AssetIn("report")},
+        deps=[COST_FILE] if optimization else [],  # inputs.json snapshots the cost file
         kinds={"csv"},
     )
     def csv_exports(

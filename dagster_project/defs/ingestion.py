@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
+from dagster_project.defs.inputs import EVENT_LOG_FILES
 from dagster_project.defs.resources import BpoInputs, Progress
 from mining import discovery_pool
 from mining.pm4py_api import preload as preload_pm4py
@@ -40,7 +41,7 @@ def observation_window(log: pl.DataFrame) -> str:
     return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} UTC"
 
 
-@dg.asset(group_name="ingestion", kinds={"polars", "parquet"})
+@dg.asset(group_name="ingestion", kinds={"polars", "parquet"}, deps=[EVENT_LOG_FILES])
 def event_log(
     context: dg.AssetExecutionContext, inputs: BpoInputs, progress: Progress
 ) -> dg.Output[pl.DataFrame]:

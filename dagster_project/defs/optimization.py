@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import try_load_costs
+from dagster_project.defs.inputs import COST_FILE
 from dagster_project.defs.landscape import landscape_metadata, render_landscape
 from dagster_project.defs.mining import mined
 from dagster_project.defs.resources import BpoInputs, Progress, SolverSettings
@@ -81,7 +82,7 @@ def solver_config(settings: SolverSettings) -> SolverConfig:
     return SolverConfig(time_limit_s=settings.time_limit_seconds, workers=settings.workers)
 
 
-@dg.asset(group_name="optimization", kinds={"python"})
+@dg.asset(group_name="optimization", kinds={"python"}, deps=[COST_FILE])
 def cost_model(  # noqa: PLR0917 (Dagster passes inputs by name)
     context: dg.AssetExecutionContext,
     inputs: BpoInputs,
@@ -146,7 +147,9 @@ def cost_model(  # noqa: PLR0917 (Dagster passes inputs by name)
     return dg.Output(model, metadata=metadata)
 
 
-@dg.asset(group_name="optimization", kinds={"ortools"})
+# The plan also names the cost file: Dagster marks an asset stale when a direct dependency
+# has a new data version, and a cost-file edit is what makes the plan out of date.
+@dg.asset(group_name="optimization", kinds={"ortools"}, deps=[COST_FILE])
 def sourcing_plan(
     context: dg.AssetExecutionContext,
     cost_model: CostModel,

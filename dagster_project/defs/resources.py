@@ -8,6 +8,7 @@ generated once under `$DAGSTER_HOME/demo/` so that "Materialize all" works in a 
 import contextlib
 import fcntl
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Literal
@@ -132,6 +133,28 @@ class Progress(dg.ConfigurableResource):
                 sys.stderr.flush()
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def split_sources(value: str) -> list[str]:
+    """Sources in one variable, separated by the OS path separator (`:` on Linux, `;` on Windows).
+
+    A database URL keeps its own colons: `postgresql://user:password@host:5432/erp` is one
+    source. Within a URL, a colon separates sources only once the URL has its path
+    (`host/…`), so after a URL's database name the next source may follow as usual.
+    """
+    sources: list[str] = []
+    for part in value.split(os.pathsep):
+        last = sources[-1] if sources else ""
+        if os.pathsep == ":" and last and part.startswith("//") and _SCHEME.fullmatch(last):
+            sources[-1] = f"{last}:{part}"  # scheme://
+        elif os.pathsep == ":" and "://" in last and "/" not in last.split("://", 1)[1]:
+            sources[-1] = f"{last}:{part}"  # user:password@host:port, before the path
+        elif part:
+            sources.append(part)
+    return sources
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value else None
@@ -152,7 +175,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource | dg.IOManager]:
     def env_or(name: str) -> str | dg.EnvVar | None:
         return dg.EnvVar(name) if _env(name) else None
 
-    sources = [s for s in (_env("BPO_LOGS") or "").split(os.pathsep) if s]
+    sources = split_sources(_env("BPO_LOGS") or "")
     inputs = BpoInputs(
         sources=sources,
         object_type=env_or("BPO_OBJECT_TYPE"),

@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
+from dagster_project.defs.inputs import COST_FILE
 from dagster_project.defs.landscape import (
     Landscape,
     landscape_metadata,
@@ -65,7 +66,7 @@ def _settings(cost_file: str | None) -> TransitionSettings:
     return TransitionSettings() if costs is None else transition_settings(costs)
 
 
-@dg.asset(group_name="optimization", kinds={"ortools", "graphviz"})
+@dg.asset(group_name="optimization", kinds={"ortools", "graphviz"}, deps=[COST_FILE])
 def roadmap(  # noqa: PLR0917 (Dagster passes inputs by name)
     context: dg.AssetExecutionContext,
     cost_model: CostModel,

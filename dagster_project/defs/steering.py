@@ -15,16 +15,13 @@ the monthly partitions serve month-by-month runs and their metadata in the UI.
 
 **Drift** is `drift` plus the warning check `kpi_drift` (thresholds in the asset's run
 config). **Conformance** runs for each process whose `processes[].reference_model` the cost
-file names. **Re-optimization**: the sensor `kpis_or_costs_changed` starts the `reoptimize`
-job (the cost model and everything downstream of it) when the cost file's content changes or
-`process_kpis` was materialized after the latest `sourcing_plan` (e.g. by `bpo mine` or a
-partial run). A sensor rather than `AutomationCondition.eager()`, because the cost file is a
-file, not an asset, and because the README's assets keep their definitions unchanged.
+file names. **Re-optimization**: the `reoptimize` job runs the cost model and everything
+downstream of it from the stored KPIs; the same assets re-run on their own, through their
+automation conditions (`dagster_project.defs.automation`), when the cost file's content or
+the mined tables change.
 """
 
 import base64
-import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -462,104 +459,3 @@ monthly_history = dg.define_asset_job(
     description="One calendar month's event-log slice and KPIs; backfill it over a year for "
     "the month-by-month view.",
 )
-
-
-def file_fingerprint(path: str | Path | None) -> str | None:
-    """SHA-256 of a file's content (None when there is no such file)."""
-    if path is None or not Path(path).is_file():
-        return None
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ReoptimizeDecision:
-    """What the sensor does on one tick.
-
-    Attributes:
-        run: Whether to start the `reoptimize` job.
-        reason: Why (or why not), in words.
-        cursor: The new cursor.
-        run_key: Unique key of the run (None without a run).
-    """
-
-    run: bool
-    reason: str
-    cursor: str
-    run_key: str | None = None
-
-
-def reoptimize_decision(
-    cursor: str | None,
-    cost_fingerprint: str | None,
-    kpis_id: int | None,
-    plan_id: int | None,
-) -> ReoptimizeDecision:
-    """Decide whether the optimization must run again.
-
-    Args:
-        cursor: JSON of the previous tick (`{"costs": fingerprint, "kpis": storage id}`).
-        cost_fingerprint: Content hash of the cost file now (None: no cost file).
-        kpis_id: Storage id of the latest `process_kpis` materialization (None: never).
-        plan_id: Storage id of the latest `sourcing_plan` materialization (None: never).
-
-    Returns:
-        The decision. The first tick only records the state; a run needs KPIs to price.
-    """
-    state = json.loads(cursor) if cursor else None
-    new_cursor = json.dumps({"costs": cost_fingerprint, "kpis": kpis_id}, sort_keys=True)
-    if state is None:
-        return ReoptimizeDecision(False, "first tick: state recorded", new_cursor)
-    if kpis_id is None or cost_fingerprint is None:
-        return ReoptimizeDecision(False, "no KPIs or no cost file yet", new_cursor)
-    reasons = []
-    if state.get("costs") != cost_fingerprint:
-        reasons.append("the cost file changed")
-    if state.get("kpis") != kpis_id and (plan_id is None or kpis_id > plan_id):
-        reasons.append("the process KPIs changed")
-    if not reasons:
-        return ReoptimizeDecision(False, "KPIs and cost file unchanged", new_cursor)
-    key = f"costs:{cost_fingerprint[:16]}:kpis:{kpis_id}"
-    return ReoptimizeDecision(True, " and ".join(reasons), new_cursor, key)
-
-
-def _latest_storage_id(instance: dg.DagsterInstance, key: str) -> int | None:
-    records = instance.fetch_materializations(dg.AssetKey(key), limit=1).records
-    return records[0].storage_id if records else None
-
-
-def _watched_cost_file(inputs: BpoInputs, root: str) -> str | None:
-    """The configured cost file; the demo's only once generated (a tick never generates it)."""
-    if inputs.cost_file:
-        return inputs.cost_file
-    if inputs.sources or inputs.mined_folder:
-        return None
-    done = Path(root) / "demo" / f"{inputs.demo_cases}-cases-seed-{inputs.demo_seed}" / ".complete"
-    return inputs.cost_path(root) if done.exists() else None
-
-
-@dg.sensor(
-    name="kpis_or_costs_changed",
-    job=reoptimize,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Re-runs the optimization when the cost file's content changes or the process "
-    "KPIs were materialized after the latest sourcing plan.",
-)
-def kpis_or_costs_changed(context: dg.SensorEvaluationContext, inputs: BpoInputs) -> Any:
-    """Start `reoptimize` once per change of the cost file or of the process KPIs."""
-    instance = context.instance
-    path = _watched_cost_file(inputs, instance.root_directory)
-    decision = reoptimize_decision(
-        context.cursor,
-        file_fingerprint(path),
-        _latest_storage_id(instance, "process_kpis"),
-        _latest_storage_id(instance, "sourcing_plan"),
-    )
-    if not decision.run:
-        return dg.SensorResult(skip_reason=dg.SkipReason(decision.reason), cursor=decision.cursor)
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=decision.run_key, tags={"bpo/reoptimize": decision.reason})
-        ],
-        cursor=decision.cursor,
-    )

@@ -1,62 +1,18 @@
 """The Dagster UI in headless Chromium shows the process maps of a materialized run."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ui_server import running_ui
 
 
 @pytest.fixture
 def dagster_ui(demo_home: Path) -> Iterator[str]:
-    """`bpo ui` (`dagster dev`) on a free loopback port against the demo's Dagster home."""
-    port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(demo_home), "PYTHONPATH": str(ROOT)}
-    log = (demo_home / "dagster_dev.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bpo", "ui", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dagster dev did not start; see {demo_home / 'dagster_dev.log'}")
-            time.sleep(1)
+    """`bpo ui` (`dg dev`) on a free loopback port against the demo's Dagster home."""
+    with running_ui(demo_home, demo_home / "dagster_dev.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.mark.browser

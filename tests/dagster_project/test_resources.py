@@ -42,6 +42,23 @@ def test_environment_variables_configure_the_code_location(
     assert (tmp_path / "env-out" / "sourcing_plan.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("value", "sources"),
+    [
+        ("a.xes:/data/b.csv", ["a.xes", "/data/b.csv"]),
+        ("postgresql://bpo:pw@db:5432/erp", ["postgresql://bpo:pw@db:5432/erp"]),
+        ("x.csv:postgresql://db/erp:y.csv", ["x.csv", "postgresql://db/erp", "y.csv"]),
+        ("sqlite:///tmp/erp.db::b.xes", ["sqlite:///tmp/erp.db", "b.xes"]),
+    ],
+    ids=["paths", "url-with-password-and-port", "url-between-paths", "sqlite-and-empty"],
+)
+def test_bpo_logs_splits_at_the_path_separator_but_not_inside_a_url(
+    monkeypatch: pytest.MonkeyPatch, value: str, sources: list[str]
+) -> None:
+    monkeypatch.setenv("BPO_LOGS", value)
+    assert build_resources()["inputs"].sources == sources
+
+
 def test_run_config_overrides_one_field_and_keeps_the_others(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:

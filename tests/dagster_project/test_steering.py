@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 from bpo import cli
 from dagster_project.defs.exports import export_assets
 from dagster_project.defs.ingestion import event_log
-from dagster_project.defs.mining import mined_tables, mined_tables_from_folder, process_models
+from dagster_project.defs.mining import mined_tables, process_models
 from dagster_project.defs.steering import (
     MONTHS,
     conformance_asset,
@@ -20,10 +20,8 @@ from dagster_project.defs.steering import (
     history_start,
     kpi_drift,
     kpi_history,
-    kpis_or_costs_changed,
     monthly_event_log,
     monthly_kpis,
-    reoptimize_decision,
 )
 from dagster_project.report import ModelPair, ReportData, render_report
 from mining.history import concat_history
@@ -285,58 +283,6 @@ def test_no_conformance_csv_without_a_reference_model(
     assert result.success
     report = result.asset_value("conformance")
     assert report.references == () and report.table.is_empty()
-
-
-# --------------------------------------------------------------------------- re-optimization
-
-
-def test_reoptimize_decision() -> None:
-    first = reoptimize_decision(None, "h1", 10, 12)
-    assert not first.run and first.reason == "first tick: state recorded"
-    same = reoptimize_decision(first.cursor, "h1", 10, 12)
-    assert not same.run and same.reason == "KPIs and cost file unchanged"
-    costs = reoptimize_decision(same.cursor, "h2", 10, 12)
-    assert costs.run and costs.reason == "the cost file changed"
-    # KPIs re-materialized by a run that also optimized (plan newer): nothing to do.
-    with_plan = reoptimize_decision(costs.cursor, "h2", 20, 21)
-    assert not with_plan.run
-    kpis = reoptimize_decision(with_plan.cursor, "h2", 30, 21)
-    assert kpis.run and kpis.reason == "the process KPIs changed"
-    assert kpis.run_key != costs.run_key
-    both = reoptimize_decision(kpis.cursor, "h3", 40, 21)
-    assert both.reason == "the cost file changed and the process KPIs changed"
-    assert not reoptimize_decision(both.cursor, None, 40, 21).run
-
-
-def test_sensor_starts_reoptimize_when_the_cost_file_changes(
-    tmp_path: Path, instance: dg.DagsterInstance
-) -> None:
-    costs = tmp_path / "costs.yaml"
-    costs.write_text((COSTS / "I3.yaml").read_text())
-    res = resources(tmp_path / "out", cost_file=str(costs))
-    assert dg.materialize(
-        [mined_tables_from_folder], instance=instance, resources=res, run_config=QUIET
-    ).success
-
-    def tick(cursor: str | None) -> dg.SensorResult:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=res)
-        return kpis_or_costs_changed(context)
-
-    first = tick(None)
-    assert not first.run_requests and first.cursor is not None
-    second = tick(first.cursor)
-    assert not second.run_requests
-    costs.write_text(costs.read_text().replace("price_per_case: 8}", "price_per_case: 6}"))
-    third = tick(second.cursor)
-    assert [r.tags["bpo/reoptimize"] for r in third.run_requests] == ["the cost file changed"]
-    assert [r.job_name for r in third.run_requests] == [None]  # the sensor's job: reoptimize
-    assert kpis_or_costs_changed.job_name == "reoptimize"
-    assert not tick(third.cursor).run_requests
-    assert dg.materialize(
-        [mined_tables_from_folder], instance=instance, resources=res, run_config=QUIET
-    ).success
-    fifth = tick(third.cursor)
-    assert [r.tags["bpo/reoptimize"] for r in fifth.run_requests] == ["the process KPIs changed"]
 
 
 # --------------------------------------------------------------------------- report

@@ -21,7 +21,8 @@ import psycopg2
 import pytest
 import yaml
 
-from bpo.cli import build_parser
+from bpo.cli import _absolute_paths, build_parser
+from dagster_project.defs.resources import split_sources
 from tests.postgres import PostgresUnavailable, free_port, throwaway_postgres
 from tests.robustness.conftest import ROOT
 
@@ -185,7 +186,32 @@ def test_ui_listens_on_loopback_unless_told_otherwise(capsys: pytest.CaptureFixt
     assert recipe == "$(VENV)/bin/bpo ui"  # no --host: the loopback default
 
 
-@pytest.mark.slow  # starts `dagster dev` (webserver and daemon): ~20 s
+def test_ui_paths_mean_the_folder_bpo_ui_was_started_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dg dev` runs the code location in the project folder: relative settings are resolved
+    against the caller's folder first; URLs and unset variables are kept."""
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "BPO_LOGS": os.pathsep.join(
+            ["logs/a.xes", "postgresql://u:pw@h:5432/erp", "/data/b.csv", "sqlite:///x.db", "c"]
+        ),
+        "BPO_COSTS": "costs.yaml",
+        "BPO_INBOX": "",
+        "HOME": "relative/not/ours",
+    }
+    out = _absolute_paths(env)
+    assert split_sources(out["BPO_LOGS"]) == [
+        str(tmp_path / "logs" / "a.xes"), "postgresql://u:pw@h:5432/erp", "/data/b.csv",
+        "sqlite:///x.db", str(tmp_path / "c"),
+    ]  # fmt: skip
+    assert out["BPO_COSTS"] == str(tmp_path / "costs.yaml")
+    assert out["BPO_OUT"] == str(tmp_path / "results")  # the default folder, where it was
+    assert out["BPO_INBOX"] == "" and out["HOME"] == "relative/not/ours"
+    assert "BPO_MINED" not in out
+
+
+@pytest.mark.slow  # starts `dg dev` (webserver and daemon): ~20 s
 def test_bpo_ui_binds_to_127_0_0_1(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
@@ -195,7 +221,7 @@ def test_bpo_ui_binds_to_127_0_0_1(tmp_path: Path) -> None:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,  # dagster dev starts children: stop the whole group after
+        start_new_session=True,  # dg dev starts children: stop the whole group after
     )
     try:
         deadline = time.monotonic() + 180
