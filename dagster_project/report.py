@@ -684,17 +684,14 @@ def _uncertainty(view: UncertaintyView | None, currency: str) -> dict[str, Any] 
     }
 
 
-def _maps(maps: Sequence[ProcessMap]) -> list[dict[str, str]]:
-    """Process maps with an image, as (process, data URI)."""
-    out = []
+def _maps(maps: Sequence[ProcessMap]) -> list[dict[str, Any]]:
+    """Process maps with an image: process, image content and its MIME type."""
+    out: list[dict[str, Any]] = []
     for m in maps:
         if m.svg is not None:
-            src = _data_uri(m.svg)
+            out.append({"process": m.process, "image": m.svg, "mime": "image/svg+xml"})
         elif m.png is not None:
-            src = _data_uri(m.png, "image/png")
-        else:
-            continue
-        out.append({"process": m.process, "src": src})
+            out.append({"process": m.process, "image": m.png, "mime": "image/png"})
     return out
 
 
