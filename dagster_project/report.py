@@ -1,17 +1,20 @@
 """The one-page HTML report: self-contained (inline CSS and SVG), offline, printable.
 
-Pure: takes plain records and polars frames, returns HTML text. Charts are drawn here as SVG
-(no JavaScript, no CDN): a cost waterfall from the status quo to the plan, a tornado of the
-one-at-a-time sensitivity, and the cost-versus-risk Pareto front.
+Pure: takes plain records and polars frames, returns HTML text. The page is the Jinja2
+template `templates/report.html.j2` (autoescaped); this module only prepares its data:
+formatted figures, table cells and, for the SVG charts (no JavaScript, no CDN), the scales,
+coordinates and labels that the macros in `templates/charts.svg.j2` draw: a cost waterfall
+from the status quo to the plan, a tornado of the one-at-a-time sensitivity, the
+cost-versus-risk Pareto front, the monthly KPI history and the saving histogram.
 """
 
 import base64
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jinja2
 import polars as pl
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "INR": "₹"}
@@ -177,10 +180,6 @@ def short_money(value: float, currency: str = "EUR") -> str:
     return f"{sign}{symbol}{text}"
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values covering [lo, hi]: the first ≤ lo, the last ≥ hi."""
     if hi <= lo:
@@ -192,25 +191,61 @@ def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [round(i * step, 10) for i in range(first, last + 1)]
 
 
+# --------------------------------------------------------------------------- templates
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("dagster_project", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+"""The report's templates (`dagster_project/templates/`); every value is HTML-escaped."""
+
+
+def _f1(value: float) -> str:
+    """A coordinate with one decimal, as the charts print them."""
+    return f"{value:.1f}"
+
+
+def _data_uri(content: str | bytes, mime: str = "image/svg+xml") -> str:
+    """A `data:` URI of an image (SVG text or PNG bytes), base64-encoded."""
+    raw = content.encode("utf-8") if isinstance(content, str) else content
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+_ENV.filters["f1"] = _f1
+_ENV.filters["data_uri"] = _data_uri
+_ENV.globals.update(NAVY=NAVY, TEAL=TEAL, RED=RED, GREY=GREY, LIGHT=LIGHT)
+
+
+def _macro(template: str, name: str, *args: Any) -> str:
+    """Render one macro of a template file to plain text."""
+    return str(getattr(_ENV.get_template(template).module, name)(*args))
+
+
+def render_chart(name: str, chart: dict[str, Any]) -> str:
+    """SVG text of one chart: the macro `name` of `charts.svg.j2` applied to its data."""
+    return _macro("charts.svg.j2", name, chart)
+
+
 # --------------------------------------------------------------------------- charts
+# Each `*_chart` function turns business figures into plain drawing data (sizes, coordinates,
+# colours, formatted labels); the macro of the same name in `templates/charts.svg.j2` draws it.
 
 
 def _money_gridlines(
-    ticks: Sequence[float], y: Callable[[float], float], x1: float, x2: float, currency: str
-) -> list[str]:
-    """Horizontal grid lines from x1 to x2 at each tick, labelled with the amount left of x1."""
-    return [
-        f'<line x1="{x1}" x2="{x2}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-        f'stroke="{LIGHT}"/><text x="{x1 - 8}" y="{y(t) + 4:.1f}" text-anchor="end" '
-        f'class="tick">{_e(short_money(t, currency))}</text>'
-        for t in ticks
-    ]
+    ticks: Sequence[float], y: Callable[[float], float], currency: str
+) -> list[dict[str, Any]]:
+    """Horizontal grid lines at each tick (position and amount label)."""
+    return [{"y": y(t), "label": short_money(t, currency)} for t in ticks]
 
 
-def waterfall_svg(
+def waterfall_chart(
     status_quo: float, steps: Sequence[tuple[str, float]], currency: str = "EUR"
-) -> str:
-    """A cost waterfall: the status-quo bar, one floating bar per change, the plan bar."""
+) -> dict[str, Any]:
+    """Drawing data of the cost waterfall (see `waterfall_svg`)."""
     width, height = 860, 380
     left, right, top, bottom = 70, 20, 24, 120
     bars: list[tuple[str, float, float, str]] = [("Status quo", 0.0, status_quo, NAVY)]
@@ -231,41 +266,49 @@ def waterfall_svg(
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * plot_h
 
-    parts = [_svg_open(width, height, "Cost waterfall from the status quo to the plan")]
-    parts += _money_gridlines(ticks, y, left, width - right, currency)
+    drawn = []
     prev_end: float | None = None
     for i, (label, a, b, colour) in enumerate(bars):
         x = left + i * slot + slot * 0.18
         w = slot * 0.64
         top_v, bot_v = max(a, b), min(a, b)
-        h = max(y(bot_v) - y(top_v), 1.0)
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y(top_v):.1f}" width="{w:.1f}" height="{h:.1f}" '
-            f'fill="{colour}" rx="2"><title>{_e(label)}: {_e(money(b - a, currency))}</title>'
-            "</rect>"
-        )
-        if prev_end is not None and i < len(bars):
-            parts.append(
-                f'<line x1="{x - slot * 0.36:.1f}" x2="{x:.1f}" y1="{y(prev_end):.1f}" '
-                f'y2="{y(prev_end):.1f}" stroke="{GREY}" stroke-dasharray="3 2"/>'
-            )
-        prev_end = b
         value = b - a if 0 < i < len(bars) - 1 else b
-        parts.append(
-            f'<text x="{x + w / 2:.1f}" y="{y(top_v) - 5:.1f}" text-anchor="middle" '
-            f'class="val">{_e(short_money(value, currency))}</text>'
+        drawn.append(
+            {
+                "x": x,
+                "y": y(top_v),
+                "width": w,
+                "height": max(y(bot_v) - y(top_v), 1.0),
+                "colour": colour,
+                "tip": f"{label}: {money(b - a, currency)}",
+                "link": None if prev_end is None else {"x1": x - slot * 0.36, "y": y(prev_end)},
+                "value": short_money(value, currency),
+                "label": label,
+                "cx": x + w / 2,
+                "cy": height - bottom + 12,
+            }
         )
-        cx, cy = x + w / 2, height - bottom + 12
-        parts.append(
-            f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="end" class="lbl" '
-            f'transform="rotate(-35 {cx:.1f} {cy:.1f})">{_e(label)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+        prev_end = b
+    return {
+        "width": width,
+        "height": height,
+        "title": "Cost waterfall from the status quo to the plan",
+        "x1": left,
+        "x2": width - right,
+        "grid": _money_gridlines(ticks, y, currency),
+        "bars": drawn,
+    }
 
 
-def tornado_svg(bars: Sequence[TornadoBar], base: float, currency: str = "EUR") -> str:
-    """A tornado chart: annual saving at the low and high end of each parameter's range."""
+def waterfall_svg(
+    status_quo: float, steps: Sequence[tuple[str, float]], currency: str = "EUR"
+) -> str:
+    """A cost waterfall: the status-quo bar, one floating bar per change, the plan bar."""
+    return render_chart("waterfall", waterfall_chart(status_quo, steps, currency))
+
+
+def tornado_chart(bars: Sequence[TornadoBar], base: float, currency: str = "EUR") -> dict[str, Any]:
+    """Drawing data of the tornado chart (see `tornado_svg`)."""
     shown = sorted(bars, key=lambda b: abs(b.high - b.low), reverse=True)[:14]
     row = 24
     width = 860
@@ -280,40 +323,47 @@ def tornado_svg(bars: Sequence[TornadoBar], base: float, currency: str = "EUR") 
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo) * (width - left - right)
 
-    parts = [_svg_open(width, height, "Sensitivity of the annual saving (tornado)")]
-    for t in ticks:
-        parts.append(
-            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" y2="{height - bottom}" '
-            f'stroke="{LIGHT}"/><text x="{x(t):.1f}" y="{height - bottom + 16}" '
-            f'text-anchor="middle" class="tick">{_e(short_money(t, currency))}</text>'
-        )
+    rows = []
     for i, bar in enumerate(shown):
         yy = top + i * row
         a, b = min(bar.low, bar.high), max(bar.low, bar.high)
-        parts.append(
-            f'<text x="{left - 10}" y="{yy + row * 0.62:.1f}" text-anchor="end" class="lbl">'
-            f"{_e(bar.parameter)}{' ⇄' if bar.flips else ''}</text>"
-        )
+        tip = f"{bar.parameter}: {money(bar.low, currency)} … {money(bar.high, currency)}"
         # the part of the bar below the base saving is the downside, above it the upside
-        for seg_lo, seg_hi, colour in ((a, min(b, base), RED), (max(a, base), b, TEAL)):
-            if seg_hi > seg_lo:
-                parts.append(
-                    f'<rect x="{x(seg_lo):.1f}" y="{yy + 4}" width="{x(seg_hi) - x(seg_lo):.1f}" '
-                    f'height="{row - 8}" fill="{colour}" rx="2"><title>{_e(bar.parameter)}: '
-                    f"{_e(money(bar.low, currency))} … {_e(money(bar.high, currency))}"
-                    "</title></rect>"
-                )
-    parts.append(
-        f'<line x1="{x(base):.1f}" x2="{x(base):.1f}" y1="{top - 10}" y2="{height - bottom}" '
-        f'stroke="{NAVY}" stroke-width="2"/><text x="{x(base):.1f}" y="{top - 12}" '
-        f'text-anchor="middle" class="val">plan: {_e(short_money(base, currency))}</text>'
-    )
-    parts.append("</svg>")
-    return "".join(parts)
+        segments = [
+            {"x": x(seg_lo), "width": x(seg_hi) - x(seg_lo), "colour": colour, "tip": tip}
+            for seg_lo, seg_hi, colour in ((a, min(b, base), RED), (max(a, base), b, TEAL))
+            if seg_hi > seg_lo
+        ]
+        rows.append(
+            {
+                "label": f"{bar.parameter}{' ⇄' if bar.flips else ''}",
+                "label_y": yy + row * 0.62,
+                "y": yy + 4,
+                "height": row - 8,
+                "segments": segments,
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "title": "Sensitivity of the annual saving (tornado)",
+        "label_x": left - 10,
+        "top": top,
+        "bottom_y": height - bottom,
+        "ticks": [{"x": x(t), "label": short_money(t, currency)} for t in ticks],
+        "rows": rows,
+        "base_x": x(base),
+        "base_label": f"plan: {short_money(base, currency)}",
+    }
 
 
-def pareto_svg(points: Sequence[ParetoPoint], currency: str = "EUR") -> str:
-    """Cost versus risk of every Pareto-optimal plan, joined by a line; the optimum ringed."""
+def tornado_svg(bars: Sequence[TornadoBar], base: float, currency: str = "EUR") -> str:
+    """A tornado chart: annual saving at the low and high end of each parameter's range."""
+    return render_chart("tornado", tornado_chart(bars, base, currency))
+
+
+def pareto_chart(points: Sequence[ParetoPoint], currency: str = "EUR") -> dict[str, Any]:
+    """Drawing data of the cost-versus-risk chart (see `pareto_svg`)."""
     width, height = 860, 320
     left, right, top, bottom = 80, 30, 20, 50
     pts = sorted(points, key=lambda p: p.risk)
@@ -330,49 +380,41 @@ def pareto_svg(points: Sequence[ParetoPoint], currency: str = "EUR") -> str:
     def y(v: float) -> float:
         return top + (cticks[-1] - v) / (cticks[-1] - cticks[0]) * (height - top - bottom)
 
-    parts = [_svg_open(width, height, "Annual cost versus risk of the Pareto-optimal plans")]
-    parts += _money_gridlines(cticks, y, left, width - right, currency)
-    for t in rticks:
-        parts.append(
-            f'<text x="{x(t):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-            f'class="tick">{_e(short_money(t, currency))}</text>'
-        )
-    parts.append(
-        f'<text x="{(left + width - right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-        f'class="lbl">risk per year (provider and offer risk)</text>'
-    )
-    if len(pts) > 1:
-        path = " ".join(
-            f"{'M' if i == 0 else 'L'}{x(p.risk):.1f},{y(p.cost):.1f}" for i, p in enumerate(pts)
-        )
-        parts.append(f'<path d="{path}" fill="none" stroke="{GREY}" stroke-width="1.5"/>')
+    drawn = []
     for p in pts:
-        r = 7 if p.chosen else 5
-        fill = TEAL if p.chosen else NAVY
+        near_right = x(p.risk) > width - right - 110
         tip = f"{p.label} — cost {money(p.cost, currency)}, risk {money(p.risk, currency)}"
-        parts.append(
-            f'<circle cx="{x(p.risk):.1f}" cy="{y(p.cost):.1f}" r="{r}" fill="{fill}">'
-            f"<title>{_e(tip.strip(' —'))}</title></circle>"
+        drawn.append(
+            {
+                "x": x(p.risk),
+                "y": y(p.cost),
+                "r": 7 if p.chosen else 5,
+                "fill": TEAL if p.chosen else NAVY,
+                "tip": tip.strip(" —"),
+                "chosen": p.chosen,
+                "label_x": x(p.risk) - 14 if near_right else x(p.risk) + 14,
+                "anchor": "end" if near_right else "start",
+            }
         )
-        if p.chosen:
-            near_right = x(p.risk) > width - right - 110
-            tx = x(p.risk) - 14 if near_right else x(p.risk) + 14
-            anchor = "end" if near_right else "start"
-            parts.append(
-                f'<circle cx="{x(p.risk):.1f}" cy="{y(p.cost):.1f}" r="11" fill="none" '
-                f'stroke="{TEAL}" stroke-width="2"/><text x="{tx:.1f}" y="{y(p.cost) - 12:.1f}" '
-                f'text-anchor="{anchor}" class="val">optimal plan</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
+    return {
+        "width": width,
+        "height": height,
+        "title": "Annual cost versus risk of the Pareto-optimal plans",
+        "x1": left,
+        "x2": width - right,
+        "grid": _money_gridlines(cticks, y, currency),
+        "risk_ticks": [{"x": x(t), "label": short_money(t, currency)} for t in rticks],
+        "tick_y": height - bottom + 16,
+        "axis_x": (left + width - right) / 2,
+        "axis_y": height - 8,
+        "line": [(d["x"], d["y"]) for d in drawn] if len(pts) > 1 else [],
+        "points": drawn,
+    }
 
 
-def _svg_open(width: int, height: int, title: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{_e(title)}" class="chart">'
-        f"<title>{_e(title)}</title>"
-    )
+def pareto_svg(points: Sequence[ParetoPoint], currency: str = "EUR") -> str:
+    """Cost versus risk of every Pareto-optimal plan, joined by a line; the optimum ringed."""
+    return render_chart("pareto", pareto_chart(points, currency))
 
 
 HISTORY_KPIS: tuple[tuple[str, str], ...] = (
@@ -413,16 +455,8 @@ def _short(value: float) -> str:
     return f"{value:.2g}"
 
 
-def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) -> str:
-    """Small multiples of the monthly KPI history: one panel per KPI, one line per process.
-
-    Args:
-        history: `kpi_history` rows (process, month and the KPI columns).
-        drift: `drift` rows; each (process, month, KPI) is ringed in red on its panel.
-
-    Returns:
-        SVG text.
-    """
+def kpi_history_chart(history: pl.DataFrame, drift: pl.DataFrame | None = None) -> dict[str, Any]:
+    """Drawing data of the monthly KPI small multiples (see `kpi_history_svg`)."""
     months = sorted(history["month"].unique().to_list())
     processes = sorted(history["process"].unique().to_list())
     colour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(processes)}
@@ -434,8 +468,8 @@ def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) ->
     legend_rows = math.ceil(len(processes) / 4)
     width = 2 * pw + gap
     height = 2 * ph + gap + 18 * legend_rows + 10
-    parts = [_svg_open(width, height, "Monthly KPIs per process")]
     n = max(len(months) - 1, 1)
+    panels = []
     for index, (kpi, title) in enumerate(HISTORY_KPIS):
         if kpi not in history.columns:
             continue
@@ -450,21 +484,8 @@ def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) ->
         def y(v: float, oy: int = oy, ticks: list[float] = ticks) -> float:
             return oy + top + (ticks[-1] - v) / (ticks[-1] - ticks[0]) * (ph - top - bottom)
 
-        parts.append(
-            f'<text x="{ox + left}" y="{oy + 15}" class="lbl" font-weight="600">{_e(title)}</text>'
-        )
-        for t in ticks:
-            parts.append(
-                f'<line x1="{ox + left}" x2="{ox + pw - right}" y1="{y(t):.1f}" y2="{y(t):.1f}" '
-                f'stroke="{LIGHT}"/><text x="{ox + left - 6}" y="{y(t) + 4:.1f}" '
-                f'text-anchor="end" class="tick">{_e(_short(t))}</text>'
-            )
         step = max(1, math.ceil(len(months) / 6))
-        for m in months[::step]:
-            parts.append(
-                f'<text x="{x(m):.1f}" y="{oy + ph - bottom + 15}" text-anchor="middle" '
-                f'class="tick">{_e(m)}</text>'
-            )
+        lines = []
         for process in processes:
             rows = (
                 history.filter(pl.col("process") == process)
@@ -475,33 +496,64 @@ def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) ->
             points = [(m, float(v)) for m, v in rows.iter_rows()]
             if not points:
                 continue
-            path = " ".join(
-                f"{'M' if i == 0 else 'L'}{x(m):.1f},{y(v):.1f}" for i, (m, v) in enumerate(points)
+            lines.append(
+                {
+                    "process": process,
+                    "colour": colour[process],
+                    "points": [(x(m), y(v)) for m, v in points],
+                    "drift": [
+                        {"x": x(m), "y": y(v), "tip": f"drift: {process} {kpi} in {m}"}
+                        for m, v in points
+                        if (process, m, kpi) in flagged
+                    ],
+                }
             )
-            parts.append(
-                f'<path d="{path}" fill="none" stroke="{colour[process]}" stroke-width="1.6">'
-                f"<title>{_e(process)}</title></path>"
-            )
-            for m, v in points:
-                if (process, m, kpi) in flagged:
-                    parts.append(
-                        f'<circle cx="{x(m):.1f}" cy="{y(v):.1f}" r="6" fill="none" '
-                        f'stroke="{RED}" stroke-width="2" class="drift">'
-                        f"<title>{_e(f'drift: {process} {kpi} in {m}')}</title></circle>"
-                    )
-    base = 2 * ph + gap + 6
-    for i, process in enumerate(processes):
-        lx, ly = 10 + (i % 4) * (width // 4), base + (i // 4) * 18
-        parts.append(
-            f'<rect x="{lx}" y="{ly}" width="14" height="4" fill="{colour[process]}"/>'
-            f'<text x="{lx + 20}" y="{ly + 6}" class="tick">{_e(process)}</text>'
+        panels.append(
+            {
+                "title": title,
+                "x1": ox + left,
+                "x2": ox + pw - right,
+                "title_y": oy + 15,
+                "ticks": [{"y": y(t), "label": _short(t)} for t in ticks],
+                "months": [{"x": x(m), "label": m} for m in months[::step]],
+                "month_y": oy + ph - bottom + 15,
+                "lines": lines,
+            }
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    base = 2 * ph + gap + 6
+    legend = [
+        {
+            "x": 10 + (i % 4) * (width // 4),
+            "y": base + (i // 4) * 18,
+            "colour": colour[process],
+            "process": process,
+        }
+        for i, process in enumerate(processes)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "title": "Monthly KPIs per process",
+        "panels": panels,
+        "legend": legend,
+    }
 
 
-def saving_histogram_svg(view: UncertaintyView, currency: str = "EUR") -> str:
-    """Histogram of the annual saving over the scenarios; losses red, P5/P50/P95 marked."""
+def kpi_history_svg(history: pl.DataFrame, drift: pl.DataFrame | None = None) -> str:
+    """Small multiples of the monthly KPI history: one panel per KPI, one line per process.
+
+    Args:
+        history: `kpi_history` rows (process, month and the KPI columns).
+        drift: `drift` rows; each (process, month, KPI) is ringed in red on its panel.
+
+    Returns:
+        SVG text.
+    """
+    return render_chart("kpi_history", kpi_history_chart(history, drift))
+
+
+def saving_histogram_chart(view: UncertaintyView, currency: str = "EUR") -> dict[str, Any]:
+    """Drawing data of the saving histogram (see `saving_histogram_svg`)."""
     width, height = 860, 300
     left, right, top, bottom = 60, 20, 28, 44
     values = view.savings
@@ -521,138 +573,41 @@ def saving_histogram_svg(view: UncertaintyView, currency: str = "EUR") -> str:
     def y(c: float) -> float:
         return top + (1 - c / top_count) * (height - top - bottom)
 
-    parts = [_svg_open(width, height, "Distribution of the annual saving over the scenarios")]
-    for t in ticks:
-        parts.append(
-            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{height - bottom}" '
-            f'stroke="{LIGHT}"/><text x="{x(t):.1f}" y="{height - bottom + 16}" '
-            f'text-anchor="middle" class="tick">{_e(short_money(t, currency))}</text>'
-        )
+    drawn = []
     for i, c in enumerate(counts):
         if not c:
             continue
         a = lo + i * step
-        colour = RED if a + step <= 0 else TEAL
-        bar_w = max(x(a + step) - x(a) - 1, 1)
-        parts.append(
-            f'<rect x="{x(a) + 0.5:.1f}" y="{y(c):.1f}" width="{bar_w:.1f}" '
-            f'height="{y(0) - y(c):.1f}" fill="{colour}" class="bin"><title>'
-            f"{_e(short_money(a, currency))} … {_e(short_money(a + step, currency))}: {c} "
-            "scenario(s)</title></rect>"
+        drawn.append(
+            {
+                "x": x(a) + 0.5,
+                "y": y(c),
+                "width": max(x(a + step) - x(a) - 1, 1),
+                "height": y(0) - y(c),
+                "colour": RED if a + step <= 0 else TEAL,
+                "tip": f"{short_money(a, currency)} … {short_money(a + step, currency)}: {c} "
+                "scenario(s)",
+            }
         )
-    for label, v in (("P5", view.p5), ("P50", view.p50), ("P95", view.p95)):
-        parts.append(
-            f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top - 4}" y2="{height - bottom}" '
-            f'stroke="{NAVY}" stroke-dasharray="4 3"/><text x="{x(v):.1f}" y="{top - 8}" '
-            f'text-anchor="middle" class="val">{label}</text>'
-        )
-    if lo < 0 < hi:
-        parts.append(
-            f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top}" y2="{height - bottom}" '
-            f'stroke="{RED}" stroke-width="2"/>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return {
+        "width": width,
+        "height": height,
+        "title": "Distribution of the annual saving over the scenarios",
+        "top": top,
+        "bottom_y": height - bottom,
+        "ticks": [{"x": x(t), "label": short_money(t, currency)} for t in ticks],
+        "bins": drawn,
+        "marks": [
+            {"x": x(v), "label": label}
+            for label, v in (("P5", view.p5), ("P50", view.p50), ("P95", view.p95))
+        ],
+        "zero_x": x(0) if lo < 0 < hi else None,
+    }
 
 
-def uncertainty_section(view: UncertaintyView, currency: str = "EUR") -> str:
-    """The report's section "How sure is the saving?": histogram, figures, stability table."""
-    n = len(view.savings)
-    lead = (
-        f"The plan and the status quo priced in {n:,} scenarios"
-        + (f" ({_e(view.basis)})" if view.basis else "")
-        + f". The saving is ≥ 0 in {round(100 * (1 - view.p_loss))} % of them; expected "
-        f"{_e(money(view.mean, currency))}, P5 {_e(money(view.p5, currency))}, median "
-        f"{_e(money(view.p50, currency))}, P95 {_e(money(view.p95, currency))}."
-    )
-    table = ""
-    if view.stability is not None and not view.stability.is_empty():
-        table = (
-            "<h3>How often each decision is optimal</h3><p class='lead'>Share of the "
-            "re-optimised scenarios in which the plan's option is the best for the process, "
-            "and which other options were best otherwise.</p>"
-            + table_html(view.stability, currency)
-        )
-    if view.plans is not None and not view.plans.is_empty():
-        table += (
-            "<h3>A plan that holds up</h3><p class='lead'>The deterministic plan beside the plan "
-            "that minimises the expected cost or the CVaR over sampled scenarios, both priced "
-            "over the scenarios above.</p>" + table_html(view.plans, currency)
-        )
-    return (
-        f"<section class='uncertainty'><h2>How sure is the saving?</h2><p class='lead'>{lead}"
-        f"</p>{saving_histogram_svg(view, currency)}{table}</section>"
-    )
-
-
-def _svg_img(svg: str, alt: str) -> str:
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img src="data:image/svg+xml;base64,{data}" alt="{_e(alt)}">'
-
-
-def _steering_sections(data: ReportData) -> list[str]:
-    """History chart, drift list, plan changes and documented-versus-discovered models."""
-    cur = data.currency
-    out: list[str] = []
-    if data.plan_changes is not None and not data.plan_changes.is_empty():
-        out.append(
-            "<section><h2>Changes since the previous plan</h2><p class='lead'>What moved "
-            "compared with the previous optimization run, the cost difference and the inputs "
-            f"that changed.</p>{table_html(data.plan_changes, cur)}</section>"
-        )
-    if data.history is not None and not data.history.is_empty():
-        out.append(
-            "<section><h2>How the processes move month by month</h2><p class='lead'>Monthly "
-            "KPIs per process (cases counted in the month they start); drift ringed in red."
-            f"</p>{kpi_history_svg(data.history, data.drift)}</section>"
-        )
-    if data.drift is not None:
-        if data.drift.is_empty():
-            text = "<p>No KPI changed beyond its threshold.</p>"
-        else:
-            text = table_html(data.drift, cur)
-        out.append(
-            "<section><h2>Drift</h2><p class='lead'>KPI changes against the trailing months "
-            f"beyond the thresholds, in the month they started.</p>{text}</section>"
-        )
-    if data.model_pairs or (data.conformance is not None and not data.conformance.is_empty()):
-        figures = []
-        for pair in data.model_pairs:
-            mined = (
-                _svg_img(pair.discovered_svg, f"discovered model of {pair.process}")
-                if pair.discovered_svg
-                else "<p>(no discovered model)</p>"
-            )
-            figures.append(
-                f'<div class="pair"><h3>{_e(pair.process.replace("_", " "))}</h3>'
-                f'<div class="pairgrid"><figure class="map">'
-                f"{_svg_img(pair.reference_svg, f'documented model of {pair.process}')}"
-                "<figcaption>documented</figcaption></figure>"
-                f'<figure class="map">{mined}<figcaption>discovered</figcaption></figure>'
-                "</div></div>"
-            )
-        table = ""
-        if data.conformance is not None and not data.conformance.is_empty():
-            table = table_html(
-                data.conformance,
-                cur,
-                ["process", "fitness", "precision", "deviation", "activity", "cases"],
-            )
-        out.append(
-            "<section><h2>Documented versus actual process</h2><p class='lead'>The documented "
-            "model next to the one discovered from the log; fitness, precision and the "
-            f"deviations with the cases they affect.</p>{''.join(figures)}{table}</section>"
-        )
-    return out
-
-
-def _roadmap_sections(data: ReportData) -> list[str]:
-    """The transition roadmap and the landscape before/after, when the data has them."""
-    if data.roadmap is None:
-        return []
-    from dagster_project.roadmap_report import roadmap_html  # noqa: PLC0415 - it imports this
-
-    return roadmap_html(data.roadmap, data.currency)
+def saving_histogram_svg(view: UncertaintyView, currency: str = "EUR") -> str:
+    """Histogram of the annual saving over the scenarios; losses red, P5/P50/P95 marked."""
+    return render_chart("saving_histogram", saving_histogram_chart(view, currency))
 
 
 # --------------------------------------------------------------------------- tables
@@ -678,99 +633,79 @@ def _fmt_cell(value: object, column: str, currency: str) -> tuple[str, bool]:
     return str(value), False
 
 
+def table_data(
+    frame: pl.DataFrame, currency: str = "EUR", columns: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """A frame as table cells: column headings and rows of (text, is_number)."""
+    cols = [c for c in (columns or frame.columns) if c in frame.columns]
+    return {
+        "head": [c.replace("_", " ") for c in cols],
+        "rows": [
+            [_fmt_cell(record[c], c, currency) for c in cols]
+            for record in frame.select(cols).iter_rows(named=True)
+        ],
+    }
+
+
+def _table(
+    frame: pl.DataFrame | None, currency: str, columns: Sequence[str] | None = None
+) -> dict[str, Any] | None:
+    """`table_data` of a frame with rows, else None (the section is left out)."""
+    if frame is None or frame.is_empty():
+        return None
+    return table_data(frame, currency, columns)
+
+
 def table_html(
     frame: pl.DataFrame, currency: str = "EUR", columns: Sequence[str] | None = None
 ) -> str:
     """An HTML table of a frame; numbers right-aligned, money formatted by column name."""
-    cols = [c for c in (columns or frame.columns) if c in frame.columns]
-    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in cols)
-    rows = []
-    for record in frame.select(cols).iter_rows(named=True):
-        cells = []
-        for c in cols:
-            text, numeric = _fmt_cell(record[c], c, currency)
-            cls = ' class="num"' if numeric else ""
-            cells.append(f"<td{cls}>{_e(text)}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return (
-        f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+    return _macro("blocks.html.j2", "table", table_data(frame, currency, columns))
 
 
-def _map_html(m: ProcessMap) -> str:
-    if m.svg is not None:
-        data = base64.b64encode(m.svg.encode("utf-8")).decode("ascii")
-        src = f"data:image/svg+xml;base64,{data}"
-    elif m.png is not None:
-        src = f"data:image/png;base64,{base64.b64encode(m.png).decode('ascii')}"
-    else:
-        return ""
-    return (
-        f'<figure class="map"><img src="{src}" alt="process map of {_e(m.process)}">'
-        f"<figcaption>{_e(m.process.replace('_', ' '))}</figcaption></figure>"
-    )
+# --------------------------------------------------------------------------- the page
 
 
-_CSS = """
-:root { --navy: #1f3a5f; --teal: #1b8a6b; --red: #c0392b; --grey: #5b6577; --line: #dde3ea; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.5 "Segoe UI", "Helvetica Neue", Arial, "Liberation Sans",
-  sans-serif; color: #1d2533; background: #f4f6f9; }
-main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 48px; background: #fff; }
-header { border-bottom: 3px solid var(--navy); padding-bottom: 12px; margin-bottom: 20px; }
-h1 { font-size: 26px; margin: 0; color: var(--navy); letter-spacing: -0.01em; }
-.subtitle { color: var(--grey); margin-top: 4px; }
-h2 { font-size: 18px; color: var(--navy); margin: 34px 0 6px; padding-bottom: 4px;
-  border-bottom: 1px solid var(--line); }
-p.lead { color: var(--grey); margin: 2px 0 12px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px;
-  background: #fafbfd; }
-.card .label { font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em;
-  color: var(--grey); }
-.card .value { font-size: 22px; font-weight: 600; color: var(--navy); margin-top: 2px; }
-.card .note { font-size: 12px; color: var(--grey); }
-.card.good .value { color: var(--teal); }
-.tablewrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
-th { text-align: left; font-weight: 600; color: #fff; background: var(--navy);
-  padding: 6px 8px; white-space: nowrap; }
-td { padding: 5px 8px; border-bottom: 1px solid var(--line); }
-tbody tr:nth-child(even) td { background: #f7f9fb; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-svg.chart { width: 100%; height: auto; max-width: 100%; display: block; }
-svg .tick { font-size: 11px; fill: #5b6577; }
-svg .lbl { font-size: 12px; fill: #1d2533; }
-svg .val { font-size: 11px; fill: #1d2533; font-weight: 600; }
-.legend { font-size: 12px; color: var(--grey); margin-top: 4px; }
-.legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px;
-  vertical-align: -1px; border-radius: 2px; }
-.maps { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 14px; }
-figure.map { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px;
-  text-align: center; break-inside: avoid; }
-figure.map img { max-width: 100%; max-height: 420px; }
-figure.map figcaption { font-weight: 600; color: var(--navy); text-transform: capitalize; }
-.pairgrid { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
-.pair h3 { font-size: 15px; color: var(--navy); text-transform: capitalize; margin: 14px 0 6px; }
-.alert { border-left: 4px solid var(--red); background: #fdf1ef; padding: 10px 14px; }
-.notes { color: var(--grey); font-size: 12px; }
-footer { margin-top: 36px; color: var(--grey); font-size: 11px; border-top: 1px solid var(--line);
-  padding-top: 8px; }
-@media print {
-  body { background: #fff; font-size: 10.5pt; }
-  main { max-width: none; padding: 0; }
-  h2 { break-after: avoid; }
-  section, figure, table, svg { break-inside: avoid; }
-  th { background: #fff !important; color: #000; border-bottom: 2px solid #000; }
-  .maps { grid-template-columns: repeat(2, 1fr); }
-  @page { size: A4; margin: 14mm; }
-}
-"""
+def _uncertainty(view: UncertaintyView | None, currency: str) -> dict[str, Any] | None:
+    """The figures of "How sure is the saving?", or None without scenarios."""
+    if view is None or not view.savings:
+        return None
+    return {
+        "scenarios": f"{len(view.savings):,}",
+        "basis": view.basis,
+        "share_no_loss": round(100 * (1 - view.p_loss)),
+        "mean": money(view.mean, currency),
+        "p5": money(view.p5, currency),
+        "p50": money(view.p50, currency),
+        "p95": money(view.p95, currency),
+        "histogram": saving_histogram_chart(view, currency),
+        "stability": _table(view.stability, currency),
+        "plans": _table(view.plans, currency),
+    }
+
+
+def _maps(maps: Sequence[ProcessMap]) -> list[dict[str, Any]]:
+    """Process maps with an image: process, image content and its MIME type."""
+    out: list[dict[str, Any]] = []
+    for m in maps:
+        if m.svg is not None:
+            out.append({"process": m.process, "image": m.svg, "mime": "image/svg+xml"})
+        elif m.png is not None:
+            out.append({"process": m.process, "image": m.png, "mime": "image/png"})
+    return out
+
+
+def _roadmap(data: ReportData) -> dict[str, Any] | None:
+    """The roadmap sections' data, when the report has a roadmap."""
+    if data.roadmap is None:
+        return None
+    from dagster_project.roadmap_report import roadmap_view  # noqa: PLC0415 - it imports this
+
+    return roadmap_view(data.roadmap, data.currency)
 
 
 def render_report(data: ReportData) -> str:
-    """Render the report as one self-contained HTML page.
+    """Render the report as one self-contained HTML page (`templates/report.html.j2`).
 
     Args:
         data: The content; sections without data are left out.
@@ -779,80 +714,48 @@ def render_report(data: ReportData) -> str:
         The HTML text (UTF-8, no external resources).
     """
     cur = data.currency
-    body: list[str] = [
-        f"<header><h1>{_e(data.title)}</h1>"
-        + (f'<div class="subtitle">{_e(data.subtitle)}</div>' if data.subtitle else "")
-        + "</header>"
-    ]
-    if data.headline:
-        cards = []
-        for i, (label, value, note) in enumerate(data.headline):
-            cls = "card good" if i == 0 else "card"
-            cards.append(
-                f'<div class="{cls}"><div class="label">{_e(label)}</div>'
-                f'<div class="value">{_e(value)}</div><div class="note">{_e(note)}</div></div>'
-            )
-        body.append(f'<section class="cards">{"".join(cards)}</section>')
-    if data.infeasibility:
-        items = "".join(f"<li>{_e(line)}</li>" for line in data.infeasibility)
-        body.append(
-            '<section><h2>No feasible sourcing plan</h2><div class="alert">'
-            f"<p>These rules cannot all hold at the same time:</p><ul>{items}</ul></div>"
-            "</section>"
-        )
-    if data.plan is not None and not data.plan.is_empty():
-        body.append(
-            "<section><h2>Sourcing plan</h2><p class='lead'>Who runs each process, why, and "
-            f"what it costs per year.</p>{table_html(data.plan, cur)}</section>"
-        )
+    waterfall = None
     if data.status_quo_total is not None and data.waterfall:
-        legend = (
-            f'<div class="legend"><span style="background:{NAVY}"></span>total'
-            f'<span style="background:{TEAL}"></span>saving'
-            f'<span style="background:{RED}"></span>added cost</div>'
-        )
-        body.append(
-            "<section><h2>From the status quo to the plan</h2><p class='lead'>Annual cost by "
-            "component; one-time costs annualised over the horizon.</p>"
-            f"{waterfall_svg(data.status_quo_total, data.waterfall, cur)}{legend}</section>"
-        )
+        waterfall = waterfall_chart(data.status_quo_total, data.waterfall, cur)
+    tornado = None
     if data.tornado and data.base_saving is not None:
-        body.append(
-            "<section><h2>How robust is the saving?</h2><p class='lead'>Annual saving when one "
-            "assumption at a time moves across its range; ⇄ marks a range in which the plan "
-            f"changes.</p>{tornado_svg(data.tornado, data.base_saving, cur)}</section>"
-        )
-    if data.uncertainty is not None and data.uncertainty.savings:
-        body.append(uncertainty_section(data.uncertainty, cur))
-    if len(data.pareto) >= 1:
-        body.append(
-            "<section><h2>Cost versus risk</h2><p class='lead'>Every plan for which no other "
-            "plan is both cheaper and less risky.</p>"
-            f"{pareto_svg(data.pareto, cur)}</section>"
-        )
-    body.extend(_roadmap_sections(data))
-    for title, frame in (("IT systems", data.systems), ("Providers", data.providers)):
-        if frame is not None and not frame.is_empty():
-            body.append(f"<section><h2>{title}</h2>{table_html(frame, cur)}</section>")
-    if data.kpis is not None and not data.kpis.is_empty():
-        body.append(
-            "<section><h2>Process KPIs</h2><p class='lead'>Mined from the event logs, "
-            f"annualised over the observation window.</p>{table_html(data.kpis, cur)}</section>"
-        )
-    maps = "".join(_map_html(m) for m in data.maps)
-    if maps:
-        body.append(
-            "<section><h2>Process maps</h2><p class='lead'>Directly-follows maps with "
-            f"frequencies and mean times.</p><div class='maps'>{maps}</div></section>"
-        )
-    body.extend(_steering_sections(data))
-    if data.notes:
-        items = "".join(f"<li>{_e(n)}</li>" for n in data.notes)
-        body.append(f'<section><h2>Notes</h2><ul class="notes">{items}</ul></section>')
-    body.append("<footer>Generated by bpo-pipeline. All figures per year unless stated.</footer>")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(data.title)}</title><style>{_CSS}</style></head>"
-        f"<body><main>{''.join(body)}</main></body></html>\n"
-    )
+        tornado = tornado_chart(data.tornado, data.base_saving, cur)
+    show_models = bool(data.model_pairs) or _table(data.conformance, cur) is not None
+    page = {
+        "title": data.title,
+        "subtitle": data.subtitle,
+        "headline": data.headline,
+        "infeasibility": data.infeasibility,
+        "plan": _table(data.plan, cur),
+        "waterfall": waterfall,
+        "tornado": tornado,
+        "uncertainty": _uncertainty(data.uncertainty, cur),
+        "pareto": pareto_chart(data.pareto, cur) if data.pareto else None,
+        "roadmap": _roadmap(data),
+        "landscape_tables": [
+            (title, table)
+            for title, frame in (("IT systems", data.systems), ("Providers", data.providers))
+            if (table := _table(frame, cur)) is not None
+        ],
+        "kpis": _table(data.kpis, cur),
+        "maps": _maps(data.maps),
+        "plan_changes": _table(data.plan_changes, cur),
+        "history": (
+            None
+            if data.history is None or data.history.is_empty()
+            else kpi_history_chart(data.history, data.drift)
+        ),
+        "drift": None if data.drift is None else {"table": _table(data.drift, cur)},
+        "models": None
+        if not show_models
+        else {
+            "pairs": data.model_pairs,
+            "conformance": _table(
+                data.conformance,
+                cur,
+                ["process", "fitness", "precision", "deviation", "activity", "cases"],
+            ),
+        },
+        "notes": data.notes,
+    }
+    return _ENV.get_template("report.html.j2").render(page=page)

@@ -1,10 +1,12 @@
 """The report's roadmap section: Gantt chart, cumulative cash curve, landscape before/after.
 
-Pure, like `dagster_project.report` (whose helpers it uses): plain records in, HTML out.
+Pure, like `dagster_project.report` (whose helpers and templates it uses): plain records in,
+drawing data out; `templates/roadmap.html.j2` and the `cash_curve` macro draw them.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -36,10 +38,10 @@ class RoadmapSection:
     landscape_after_svg: str | None = None
 
 
-def cash_curve_svg(
+def cash_curve_chart(
     points: Sequence[tuple[str, float]], payback: int | None, currency: str = "EUR"
-) -> str:
-    """The cumulative saving against the status quo per quarter, payback quarter marked."""
+) -> dict[str, Any]:
+    """Drawing data of the cumulative saving per quarter (see `cash_curve_svg`)."""
     width, height = 860, 300
     left, right, top, bottom = 80, 20, 26, 46
     values = [v for _, v in points] or [0.0]
@@ -54,86 +56,54 @@ def cash_curve_svg(
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * (height - top - bottom)
 
-    parts = [r._svg_open(width, height, "Cumulative saving against the status quo by quarter")]
-    parts += r._money_gridlines(ticks, y, left, width - right, currency)
-    parts.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" '
-        f'stroke="{r.GREY}"/>'
-    )
+    bars = []
     for i, (label, value) in enumerate(points):
-        colour = r.TEAL if value >= 0 else r.RED
         top_v, bot_v = max(value, 0.0), min(value, 0.0)
-        parts.append(
-            f'<rect x="{x(i) - step * 0.3:.1f}" y="{y(top_v):.1f}" width="{step * 0.6:.1f}" '
-            f'height="{max(y(bot_v) - y(top_v), 1.0):.1f}" fill="{colour}" opacity="0.85">'
-            f"<title>{r._e(label)}: {r._e(r.money(value, currency))}</title></rect>"
+        bars.append(
+            {
+                "x": x(i) - step * 0.3,
+                "y": y(top_v),
+                "width": step * 0.6,
+                "height": max(y(bot_v) - y(top_v), 1.0),
+                "colour": r.TEAL if value >= 0 else r.RED,
+                "tip": f"{label}: {r.money(value, currency)}",
+                "cx": x(i),
+                "tick": label if i % 4 == 0 else None,
+            }
         )
-        if i % 4 == 0:
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                f'class="tick">{r._e(label)}</text>'
-            )
-    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(points))
-    parts.append(f'<polyline points="{path}" fill="none" stroke="{r.NAVY}" stroke-width="2"/>')
-    if payback is not None and 0 <= payback < len(points):
-        px = x(payback)
-        parts.append(
-            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top - 6}" y2="{height - bottom}" '
-            f'stroke="{r.NAVY}" stroke-dasharray="4 3" class="payback"/>'
-            f'<text x="{px + 6:.1f}" y="{top + 4}" class="val">payback '
-            f"{r._e(points[payback][0])}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    marked = payback is not None and 0 <= payback < len(points)
+    return {
+        "width": width,
+        "height": height,
+        "title": "Cumulative saving against the status quo by quarter",
+        "x1": left,
+        "x2": width - right,
+        "top": top,
+        "bottom_y": height - bottom,
+        "tick_y": height - bottom + 16,
+        "grid": r._money_gridlines(ticks, y, currency),
+        "zero_y": y(0),
+        "bars": bars,
+        "line": [(x(i), y(v)) for i, (_, v) in enumerate(points)],
+        "payback": {"x": x(payback), "label": points[payback][0]} if marked else None,
+    }
 
 
-def roadmap_html(section: RoadmapSection, currency: str = "EUR") -> list[str]:
-    """The report sections of the roadmap and of the landscape before and after."""
-    out: list[str] = []
-    if section.explanation:
-        items = "".join(f"<li>{r._e(line)}</li>" for line in section.explanation)
-        out.append(
-            '<section><h2>No feasible transition roadmap</h2><div class="alert">'
-            f"<p>These scheduling rules cannot all hold at the same time:</p><ul>{items}</ul>"
-            "</div></section>"
-        )
-    if section.gantt_svg:
-        cards = "".join(
-            f'<div class="card"><div class="label">{r._e(label)}</div>'
-            f'<div class="value">{r._e(value)}</div><div class="note">{r._e(note)}</div></div>'
-            for label, value, note in section.summary
-        )
-        table = "" if section.table is None else r.table_html(section.table, currency)
-        out.append(
-            "<section><h2>Transition roadmap</h2><p class='lead'>When each process moves, "
-            "quarter by quarter, at the least discounted cost within the transition "
-            "capacity; amber quarters run both old and new (dual running).</p>"
-            f'<div class="cards">{cards}</div>'
-            f'<figure class="map">{r._svg_img(section.gantt_svg, "roadmap Gantt chart")}'
-            f"</figure>{table}</section>"
-        )
-    if section.cumulative:
-        out.append(
-            "<section><h2>Cumulative saving by quarter</h2><p class='lead'>Cash saved against "
-            "the status quo, one-time costs included, undiscounted; the dashed line marks the "
-            "payback quarter.</p>"
-            f"{cash_curve_svg(section.cumulative, section.payback_quarter, currency)}</section>"
-        )
-    if section.landscape_before_svg or section.landscape_after_svg:
-        figures = []
-        for caption, svg in (
-            ("before: the status quo", section.landscape_before_svg),
-            ("after: the plan", section.landscape_after_svg),
-        ):
-            if svg:
-                figures.append(
-                    f'<figure class="map">{r._svg_img(svg, "process landscape " + caption)}'
-                    f"<figcaption>{r._e(caption)}</figcaption></figure>"
-                )
-        out.append(
-            "<section><h2>Process landscape before and after</h2><p class='lead'>Who runs "
-            "each process, the IT systems it uses, and the handovers per year; red handovers "
-            "cross the company boundary after the plan, with their coordination cost per "
-            f"year.</p><div class='pairgrid'>{''.join(figures)}</div></section>"
-        )
-    return out
+def cash_curve_svg(
+    points: Sequence[tuple[str, float]], payback: int | None, currency: str = "EUR"
+) -> str:
+    """The cumulative saving against the status quo per quarter, payback quarter marked."""
+    return r.render_chart("cash_curve", cash_curve_chart(points, payback, currency))
+
+
+def roadmap_view(section: RoadmapSection, currency: str = "EUR") -> dict[str, Any]:
+    """What `templates/roadmap.html.j2` draws of a roadmap: its table's cells, the cash curve."""
+    return {
+        "section": section,
+        "table": None if section.table is None else r.table_data(section.table, currency),
+        "cash_curve": (
+            cash_curve_chart(section.cumulative, section.payback_quarter, currency)
+            if section.cumulative
+            else None
+        ),
+    }
