@@ -355,15 +355,13 @@ def _observe_inputs(command: str, instance: Any, inputs: Any) -> None:
 
     The assets the run materializes then record which version of the files they were made
     from, and the UI shows them stale only once a file changes. The demo company is
-    generated first (the run would generate it anyway).
+    generated here on first use (the run would generate it anyway).
     """
     from dagster_project.defs.inputs import COST_FILE, EVENT_LOG_FILES, record_observations  # noqa: PLC0415
 
     keys = {"mine": [EVENT_LOG_FILES], "optimize": [COST_FILE]}.get(
         command, [EVENT_LOG_FILES, COST_FILE]
     )
-    if command == "demo":
-        inputs.log_sources(instance.root_directory)
     with _silenced():
         record_observations(instance, inputs, keys)
 

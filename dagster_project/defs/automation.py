@@ -25,13 +25,24 @@ LOG_SUFFIXES = (
 COST_FILE_NAMES = ("costs.yaml", "costs.yml")
 """A cost file dropped into the inbox is used by the runs the sensor starts."""
 
+INPUT_FILES = dg.AssetSelection.assets(EVENT_LOG_FILES, COST_FILE)
+"""The observable source assets of the input files (`dagster_project.defs.inputs`)."""
+
+observe_inputs = dg.define_asset_job(
+    "observe_inputs",
+    selection=INPUT_FILES,
+    description="Observes the input files: hashes the event logs and the cost file (files "
+    "whose size and modification time are unchanged keep their hash).",
+)
+
 bpo_pipeline = dg.define_asset_job(
     "bpo_pipeline",
     # The monthly partitions run in their own job (`monthly_history`), per month.
-    selection=dg.AssetSelection.all()
+    # It observes the input files first, so each asset records which version it was made from.
+    selection=(dg.AssetSelection.all() | INPUT_FILES)
     - dg.AssetSelection.assets("monthly_event_log", "monthly_kpis"),
-    description="The whole pipeline: event logs → process models and KPIs → sourcing plan → "
-    "results folder and report.",
+    description="The whole pipeline: input files observed → event logs → process models and "
+    "KPIs → sourcing plan → results folder and report.",
 )
 
 monthly_sourcing_review = dg.ScheduleDefinition(
@@ -136,16 +147,6 @@ def new_event_logs(context: dg.SensorEvaluationContext, inbox: Inbox) -> dg.Sens
 
 
 # --------------------------------------------------------------------------- automation
-
-INPUT_FILES = dg.AssetSelection.assets(EVENT_LOG_FILES, COST_FILE)
-"""The observable source assets of the input files (`dagster_project.defs.inputs`)."""
-
-observe_inputs = dg.define_asset_job(
-    "observe_inputs",
-    selection=INPUT_FILES,
-    description="Observes the input files: hashes the event logs and the cost file (files "
-    "whose size and modification time are unchanged keep their hash).",
-)
 
 OPTIMIZATION = dg.AssetSelection.assets("cost_model").downstream()
 """The assets re-run when the cost file or the mined tables change: the `reoptimize` job's."""

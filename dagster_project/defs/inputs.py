@@ -143,21 +143,17 @@ def fingerprint(
     return Fingerprint(version, files, tuple(missing), tuple(databases))
 
 
-def _demo_generated(inputs: BpoInputs, root: str) -> bool:
-    folder = Path(root) / "demo" / f"{inputs.demo_cases}-cases-seed-{inputs.demo_seed}"
-    return (folder / ".complete").is_file()
+def input_sources(inputs: BpoInputs, root: str, key: str) -> list[str]:
+    """What the input asset `key` observes.
 
-
-def input_sources(inputs: BpoInputs, root: str) -> dict[str, list[str]]:
-    """What each input asset observes: asset key → sources.
-
-    The demo company's files only once generated: an observation never generates them.
+    With nothing configured, the demo company's files, generated here on first use (as the run
+    that reads them would; a later observation finds them). With a mined folder (`bpo optimize
+    --mined`), no event log.
     """
-    demo = not inputs.sources and not inputs.mined_folder
-    if demo and not _demo_generated(inputs, root):
-        return {EVENT_LOG_FILES: [], COST_FILE: [inputs.cost_file] if inputs.cost_file else []}
+    if key == EVENT_LOG_FILES:
+        return [] if inputs.mined_folder and not inputs.sources else inputs.log_sources(root)
     path = inputs.cost_path(root)
-    return {EVENT_LOG_FILES: inputs.log_sources(root), COST_FILE: [path] if path else []}
+    return [path] if path else []
 
 
 def _previous_files(instance: dg.DagsterInstance, key: str) -> dict[str, tuple[int, int, str]]:
@@ -213,9 +209,10 @@ def record_observations(
     record which version of the files they were made from; the UI then shows them stale
     only after the files change.
     """
-    sources = input_sources(inputs, instance.root_directory)
     for key in keys:
-        found, metadata = observation(instance, key, sources[key])
+        found, metadata = observation(
+            instance, key, input_sources(inputs, instance.root_directory, key)
+        )
         instance.report_runless_asset_event(
             dg.AssetObservation(
                 asset_key=key, metadata=metadata, tags={DATA_VERSION_TAG: found.version}
@@ -238,8 +235,8 @@ def _observe_condition() -> dg.AutomationCondition:
 )
 def event_log_files(context: dg.OpExecutionContext, inputs: BpoInputs) -> dg.ObserveResult:
     """Hash the configured event-log files."""
-    sources = input_sources(inputs, context.instance.root_directory)
-    return _observe(context, EVENT_LOG_FILES, sources[EVENT_LOG_FILES])
+    root = context.instance.root_directory
+    return _observe(context, EVENT_LOG_FILES, input_sources(inputs, root, EVENT_LOG_FILES))
 
 
 @dg.observable_source_asset(
@@ -251,5 +248,5 @@ def event_log_files(context: dg.OpExecutionContext, inputs: BpoInputs) -> dg.Obs
 )
 def cost_file(context: dg.OpExecutionContext, inputs: BpoInputs) -> dg.ObserveResult:
     """Hash the configured cost file."""
-    sources = input_sources(inputs, context.instance.root_directory)
-    return _observe(context, COST_FILE, sources[COST_FILE])
+    root = context.instance.root_directory
+    return _observe(context, COST_FILE, input_sources(inputs, root, COST_FILE))

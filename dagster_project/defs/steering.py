@@ -32,6 +32,7 @@ import dagster as dg
 import polars as pl
 
 from dagster_project.defs.common import input_errors_as_failure, try_load_costs
+from dagster_project.defs.inputs import COST_FILE
 from dagster_project.defs.mining import ProcessModels, mining_config
 from dagster_project.defs.resources import BpoInputs, Progress
 from dagster_project.defs.tables import table_metadata
@@ -447,7 +448,8 @@ def model_pairs(
 
 reoptimize = dg.define_asset_job(
     "reoptimize",
-    selection=dg.AssetSelection.assets("cost_model").downstream(),
+    selection=dg.AssetSelection.assets("cost_model").downstream()
+    | dg.AssetSelection.assets(COST_FILE),  # observed first: the plan records the file's version
     description="Re-runs the sourcing optimization and the exports from the stored KPIs: the "
     "cost model, the plan, its analyses, the results folder (with plan_changes.csv).",
 )

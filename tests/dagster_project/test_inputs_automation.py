@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -109,24 +110,46 @@ def test_observing_records_the_files_hashes_as_data_versions(
     assert latest_version(instance, EVENT_LOG_FILES) == sha256(log)
 
 
-def test_observing_the_demo_never_generates_it(
+def test_observing_the_demo_versions_its_generated_files(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
     res = resources(tmp_path / "out", demo_cases=500)
-    assert observe(instance, res).success
-    assert latest_version(instance, EVENT_LOG_FILES) == NOTHING
+    assert observe(instance, res).success  # generates the demo company, as a run would
+    inputs = BpoInputs(demo_cases=500)
+    log = Path(inputs.log_sources(instance.root_directory)[0])
+    costs = Path(inputs.cost_path(instance.root_directory))
+    assert latest_version(instance, EVENT_LOG_FILES) == sha256(log)
+    assert latest_version(instance, COST_FILE) == sha256(costs)
+    costs.write_text(costs.read_text() + "# edited\n")
+    record_observations(instance, inputs, [COST_FILE])  # what the CLI does before a run
+    assert latest_version(instance, COST_FILE) == sha256(costs)
+    assert latest_version(instance, EVENT_LOG_FILES) == sha256(log)
+
+
+def test_a_mined_folder_without_cost_file_observes_nothing(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    res = resources(tmp_path / "out", mined_folder=str(tmp_path))
+    assert observe(instance, res, [cost_file]).success
     assert latest_version(instance, COST_FILE) == NOTHING
     assert not (Path(instance.root_directory) / "demo").exists()
-    inputs = BpoInputs(demo_cases=500)
-    log = Path(inputs.log_sources(instance.root_directory)[0])  # generates it
-    record_observations(instance, inputs, [EVENT_LOG_FILES, COST_FILE])  # what the CLI does
-    assert latest_version(instance, EVENT_LOG_FILES) == sha256(log)
-    assert latest_version(instance, COST_FILE) == sha256(
-        Path(inputs.cost_path(instance.root_directory))
-    )
 
 
 # --------------------------------------------------------------------------- automation
+
+
+def evaluate(
+    defs: dg.Definitions, instance: dg.DagsterInstance, cursor: object = None
+) -> dg.EvaluateAutomationConditionsResult:
+    """`dg.evaluate_automation_conditions` in a thread of its own.
+
+    It calls `asyncio.run`, which refuses to run where an event loop is running already, as in
+    a test worker that holds the browser tests' Playwright session.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(
+            dg.evaluate_automation_conditions, defs=defs, instance=instance, cursor=cursor
+        ).result()
 
 
 def requested(result: dg.EvaluateAutomationConditionsResult, keys: list[str]) -> list[str]:
@@ -148,7 +171,7 @@ def test_the_optimization_re_runs_once_per_cost_file_edit_or_new_kpis(
     keys = ["cost_file", "process_kpis", *plan]
 
     def tick(cursor: object) -> dg.EvaluateAutomationConditionsResult:
-        return dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        return evaluate(defs, instance, cursor)
 
     mined = [mined_tables_from_folder]
     assert dg.materialize(mined, instance=instance, resources=res, run_config=QUIET).success
@@ -183,11 +206,11 @@ def test_nothing_runs_while_an_input_is_missing(
     res = resources(tmp_path / "out", cost_file=str(costs))
     optimization = with_automation([mined_tables_from_folder, cost_model, sourcing_plan])
     defs = dg.Definitions(assets=[cost_file, *optimization], resources=res)
-    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    first = evaluate(defs, instance)
     if missing != "kpis":
         mined = [mined_tables_from_folder]
         assert dg.materialize(mined, instance=instance, resources=res, run_config=QUIET).success
     if missing != "cost_file":
         assert observe(instance, res, [cost_file]).success
-    later = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    later = evaluate(defs, instance, first.cursor)
     assert later.total_requested == 0
