@@ -192,8 +192,9 @@ def observation(
 
 
 def _observe(
-    context: dg.AssetExecutionContext | dg.OpExecutionContext, key: str, sources: list[str]
+    context: dg.AssetExecutionContext | dg.OpExecutionContext, key: str, inputs: BpoInputs
 ) -> dg.ObserveResult:
+    sources = input_sources(inputs, context.instance.root_directory, key)
     found, metadata = observation(context.instance, key, sources)
     if found.missing:
         context.log.warning(f"{key}: not found: {', '.join(found.missing)}")
@@ -235,8 +236,7 @@ def _observe_condition() -> dg.AutomationCondition:
 )
 def event_log_files(context: dg.OpExecutionContext, inputs: BpoInputs) -> dg.ObserveResult:
     """Hash the configured event-log files."""
-    root = context.instance.root_directory
-    return _observe(context, EVENT_LOG_FILES, input_sources(inputs, root, EVENT_LOG_FILES))
+    return _observe(context, EVENT_LOG_FILES, inputs)
 
 
 @dg.observable_source_asset(
@@ -248,5 +248,4 @@ def event_log_files(context: dg.OpExecutionContext, inputs: BpoInputs) -> dg.Obs
 )
 def cost_file(context: dg.OpExecutionContext, inputs: BpoInputs) -> dg.ObserveResult:
     """Hash the configured cost file."""
-    root = context.instance.root_directory
-    return _observe(context, COST_FILE, input_sources(inputs, root, COST_FILE))
+    return _observe(context, COST_FILE, inputs)

@@ -9,7 +9,6 @@ the tables are in PostgreSQL, not in SQLite files under `DAGSTER_HOME`.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from bpo.cli import _absolute_paths, build_parser
 from dagster_project.defs.resources import split_sources
 from tests.postgres import PostgresUnavailable, free_port, throwaway_postgres
 from tests.robustness.conftest import ROOT
+from tests.ui_server import stop_group
 
 DEPLOY = ROOT / "deploy" / "dagster.yaml"
 
@@ -229,9 +229,4 @@ def test_bpo_ui_binds_to_127_0_0_1(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert listening(port) == {"0100007F"}  # 127.0.0.1, and nothing on 0.0.0.0 or ::
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_group(proc)
