@@ -2,10 +2,11 @@
 
 `event_log_files` stands for the configured event-log sources (or the demo company's log) and
 `cost_file` for the cost file. Observing one hashes its files' contents (SHA-256) and records
-the hash as the asset's data version; `event_log` and `cost_model` depend on them. So after a
-cost-file edit and an observation, the Dagster UI marks `cost_model` and everything downstream
-of it stale and says why, and the automation conditions of `dagster_project.defs.automation`
-re-run the optimization.
+the hash as the asset's data version; `event_log` depends on the first, `cost_model`,
+`sourcing_plan`, `roadmap` and `csv_exports` on the second. So after a cost-file edit and an
+observation, the Dagster UI marks those assets stale and says why ("cost_file has a new data
+version"; Dagster looks one dependency back), and the automation conditions of
+`dagster_project.defs.automation` re-run the optimization.
 
 A file whose size and modification time equal the previous observation's keeps that
 observation's hash unread (big logs are not read again every few minutes). A database source
@@ -47,7 +48,7 @@ FILES_KEY = "files"
 """Observation metadata: JSON `{path: [size, mtime_ns, sha256]}` of every hashed file."""
 
 NOTHING = "none"
-"""Data version when there is nothing to observe (no cost file configured, demo not generated)."""
+"""Data version when there is nothing to observe (no cost file, or no log beside a mined folder)."""
 
 
 @dataclass(frozen=True)
