@@ -14,6 +14,7 @@ import yaml
 
 from dagster_project.defs.engine import ENGINES, pipeline_executor
 from tests.robustness.conftest import ROOT
+from tests.robustness.test_production_instance import POSTGRES_FROM_ENVIRONMENT
 
 DEPLOY = ROOT / "deploy"
 
@@ -112,14 +113,7 @@ def test_helm_values_run_this_image_with_k8s_jobs_and_secrets_from_kubernetes() 
 def test_celery_instance_takes_everything_secret_from_the_environment() -> None:
     config = yaml.safe_load((DEPLOY / "dagster-celery.yaml").read_text(encoding="utf-8"))
     db = config["storage"]["postgres"]["postgres_db"]
-    assert db == {
-        "hostname": {"env": "DAGSTER_PG_HOST"},
-        "port": {"env": "DAGSTER_PG_PORT"},
-        "db_name": {"env": "DAGSTER_PG_DB"},
-        "username": {"env": "DAGSTER_PG_USERNAME"},
-        "password": {"env": "DAGSTER_PG_PASSWORD"},
-        "scheme": "postgresql+psycopg2",
-    }
+    assert db == POSTGRES_FROM_ENVIRONMENT
     assert config["telemetry"] == {"enabled": False}
     text = (DEPLOY / "dagster-celery.yaml").read_text(encoding="utf-8")
     for variable in ("BPO_EXECUTOR=celery", "BPO_CELERY_BROKER", "BPO_STORAGE", "BPO_OUT"):

@@ -28,6 +28,16 @@ from tests.ui_server import stop_group
 
 DEPLOY = ROOT / "deploy" / "dagster.yaml"
 
+POSTGRES_FROM_ENVIRONMENT = {
+    "hostname": {"env": "DAGSTER_PG_HOST"},
+    "port": {"env": "DAGSTER_PG_PORT"},
+    "db_name": {"env": "DAGSTER_PG_DB"},
+    "username": {"env": "DAGSTER_PG_USERNAME"},
+    "password": {"env": "DAGSTER_PG_PASSWORD"},
+    "scheme": "postgresql+psycopg2",
+}
+"""The PostgreSQL settings of every deploy/ instance file: each one from an environment variable."""
+
 READ_BACK = """
 import json
 import dagster as dg
@@ -72,14 +82,7 @@ def pg_env() -> Iterator[dict[str, str]]:
 def test_deploy_config_takes_credentials_only_from_the_environment() -> None:
     config = yaml.safe_load(DEPLOY.read_text(encoding="utf-8"))
     db = config["storage"]["postgres"]["postgres_db"]
-    assert db == {
-        "hostname": {"env": "DAGSTER_PG_HOST"},
-        "port": {"env": "DAGSTER_PG_PORT"},
-        "db_name": {"env": "DAGSTER_PG_DB"},
-        "username": {"env": "DAGSTER_PG_USERNAME"},
-        "password": {"env": "DAGSTER_PG_PASSWORD"},
-        "scheme": "postgresql+psycopg2",
-    }
+    assert db == POSTGRES_FROM_ENVIRONMENT
     assert config["telemetry"] == {"enabled": False}
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
 
