@@ -60,6 +60,24 @@ def _hours(expr: pl.Expr) -> pl.Expr:
     return expr.dt.total_microseconds().cast(pl.Float64) / _US_PER_HOUR
 
 
+_HALF_US_PER_HOUR = 2 * _US_PER_HOUR
+
+
+def hours_sum(hours: pl.Expr) -> pl.Expr:
+    """Σ of handling hours, added as whole half-microseconds: exact, so equal in every run.
+
+    Polars adds a group's floats in the order its threads finish, so a float sum may differ
+    in its last bits from one run to the next. Handling hours are whole microseconds or
+    medians of them (`add_handling`), which half-microseconds represent exactly.
+    """
+    return (hours * _HALF_US_PER_HOUR).round().cast(pl.Int64).sum() / _HALF_US_PER_HOUR
+
+
+def hours_mean(hours: pl.Expr) -> pl.Expr:
+    """Mean of handling hours (null without any), from `hours_sum`: equal in every run."""
+    return pl.when(hours.count() > 0).then(hours_sum(hours) / hours.count())
+
+
 def add_handling(
     log: Frame,
     cap_hours: float = 4.0,
@@ -183,7 +201,7 @@ def process_handling(log_with_handling: Frame) -> Frame:
         log_with_handling.lazy()
         .group_by(PROCESS)
         .agg(
-            __total=pl.col(HANDLING_HOURS).sum(),
+            __total=hours_sum(pl.col(HANDLING_HOURS)),
             __m=n_measured,
             __e=n_estimated,
         )

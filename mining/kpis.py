@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
-from mining.handling import HANDLING_HOURS, add_handling, process_handling
+from mining.handling import HANDLING_HOURS, add_handling, hours_mean, process_handling
 from pipelines.errors import InputError, Problem
 from pipelines.schema import (
     ACTIVITY,
@@ -411,7 +411,7 @@ def _compute_tables(log: pl.DataFrame | pl.LazyFrame, config: MiningConfig) -> M
         small(
             handled.group_by([PROCESS, ACTIVITY]).agg(
                 executions=pl.len().cast(pl.Int64),
-                mean_handling_minutes=minutes.mean(),
+                mean_handling_minutes=hours_mean(pl.col(HANDLING_HOURS)) * 60.0,
                 median_handling_minutes=minutes.median(),
                 resources=pl.col(RESOURCE).drop_nulls().n_unique().cast(pl.Int64),
             )

@@ -21,7 +21,7 @@ from typing import IO
 
 import polars as pl
 
-from mining.handling import HANDLING_HOURS, add_handling
+from mining.handling import HANDLING_HOURS, add_handling, hours_mean
 from pipelines.schema import ACTIVITY, CASE_ID, START_TIMESTAMP, TIMESTAMP
 
 _US_PER_MINUTE = 60_000_000.0
@@ -80,7 +80,7 @@ def directly_follows(log: pl.DataFrame) -> DirectlyFollows:
         ordered.group_by(ACTIVITY)
         .agg(
             frequency=pl.len().cast(pl.Int64),
-            mean_handling_minutes=(pl.col(HANDLING_HOURS) * 60.0).mean(),
+            mean_handling_minutes=hours_mean(pl.col(HANDLING_HOURS)) * 60.0,
         )
         .sort(["frequency", ACTIVITY], descending=[True, False])
     )

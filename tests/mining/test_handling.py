@@ -1,8 +1,11 @@
+import math
+import random
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from mining.handling import add_handling, process_handling
+from mining.handling import add_handling, hours_mean, hours_sum, process_handling
 from mining.kpis import MiningConfig, compute_tables
 from tests.mining.helpers import make_log
 
@@ -147,3 +150,31 @@ def test_eager_and_lazy_agree_with_and_without_resource_gaps(starts_in_q):
     expected = [1.0, 0.0, 1 / 6, 1 / 6] if starts_in_q else [1.0, 0.0, 1 / 3, 1 / 3]
     assert eager["handling_hours"].to_list() == pytest.approx(expected)
     assert eager.columns == [*log.columns, "handling_hours", "handling_source"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_hours_sum_is_exact_whatever_the_order(seed: int) -> None:
+    """Σ hours equals the exact sum of the microseconds, in any row order and thread split."""
+    rng = random.Random(seed)
+    micros = [rng.randrange(0, 4 * 3_600_000_000) for _ in range(200_000)]
+    micros += [m + 0.5 for m in micros[:1_000]]  # medians of two events: half microseconds
+    groups = [rng.randrange(3) for _ in micros]
+    frame = pl.DataFrame({"g": groups, "h": [m / 3_600_000_000 for m in micros]})
+    expected = {
+        g: sum(2 * m for m, k in zip(micros, groups, strict=True) if k == g) / 7_200_000_000
+        for g in range(3)
+    }
+    totals = []
+    for order in range(3):
+        shuffled = frame.sample(fraction=1.0, shuffle=True, seed=order)
+        found = shuffled.group_by("g").agg(total=hours_sum(pl.col("h")))
+        totals.append(dict(found.iter_rows()))
+    assert totals[0] == totals[1] == totals[2]  # bit for bit, whatever the order
+    for g, total in totals[0].items():  # the exact sum, but for the division's last bit
+        assert math.isclose(total, expected[g], rel_tol=2**-52, abs_tol=0.0)
+    mean = frame.filter(pl.col("g") == 0).select(hours_mean(pl.col("h"))).item()
+    assert math.isclose(mean, expected[0] / groups.count(0), rel_tol=2**-51, abs_tol=0.0)
+    assert (
+        pl.DataFrame({"h": [None]}, schema={"h": pl.Float64}).select(hours_mean(pl.col("h"))).item()
+        is None
+    )
